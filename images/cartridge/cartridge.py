@@ -1,0 +1,284 @@
+"""The file-backed cartridge: a directory holding a label file and, per
+partition, a record log and its index.
+
+    <dir>/cartridge.json   label: media, barcode, partitions, flags, MAM
+    <dir>/p0.log p0.idx    partition 0 records and index
+    <dir>/p1.log p1.idx    ...
+
+A cartridge is opened by one drive at a time (an exclusive lock), as a real
+cartridge is in one drive.  It knows tape semantics of records and positions;
+it knows nothing of SCSI.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+import uuid
+
+from . import mam
+from .errors import CartridgeError, WormOverwrite, WriteProtected
+from .media import MediaType, media_for_barcode, media_type
+from .meta import META_NAME, Meta, PartitionMeta, write_atomically
+from .partition import Partition
+
+MIB = 1024 * 1024
+
+
+def default_early_warning(capacity: int) -> int:
+    """Early-warning zone: about 1% of the partition, at least 1 MiB, at most 4 GiB."""
+    return max(MIB, min(capacity // 100, 4 * 1024 * MIB))
+
+
+class Cartridge:
+    def __init__(self, path: str, meta: Meta, lock_fd: int):
+        self.path = path
+        self.meta = meta
+        self._lock_fd = lock_fd
+        self.media: MediaType = media_type(meta.media)
+        self.partitions = [Partition(path, i, p.capacity, meta.early_warning)
+                           for i, p in enumerate(meta.partitions)]
+        self.active = self.partitions[0]
+        self._dirty = False
+        self._written = 0  # host bytes since the last flush of counters
+        self._read = 0
+
+    # -- making and opening --------------------------------------------------------
+    @classmethod
+    def create(cls, path: str, media: str | MediaType | None = None, barcode: str | None = None, *,
+               capacity: int | None = None, early_warning: int | None = None,
+               write_protected: bool = False) -> "Cartridge":
+        """Make a blank cartridge directory.  ``capacity`` makes a small test cartridge."""
+        if barcode is None:
+            barcode = os.path.basename(os.path.normpath(path))
+        if media is None:
+            media = media_for_barcode(barcode) or media_type("LTO8")
+        mt = media if isinstance(media, MediaType) else media_type(media)
+        if os.path.exists(os.path.join(path, META_NAME)):
+            raise CartridgeError(f"{path}: a cartridge already exists here. "
+                                 "Fix: choose another path, or erase the existing cartridge.")
+        cap = capacity if capacity is not None else mt.capacity
+        if cap <= 0 and not mt.cleaning:
+            raise CartridgeError(f"{path}: capacity must be positive, not {cap}")
+        os.makedirs(path, exist_ok=True)
+        meta = Meta(barcode=barcode, media=mt.name, partitions=[PartitionMeta(cap)],
+                    early_warning=early_warning if early_warning is not None else default_early_warning(cap),
+                    write_protected=write_protected,
+                    cleaning_uses_left=50 if mt.cleaning else 0)
+        _init_mam(meta, mt)
+        write_atomically(path, META_NAME, meta.to_json())
+        return cls.open(path)
+
+    @classmethod
+    def open(cls, path: str) -> "Cartridge":
+        label = os.path.join(path, META_NAME)
+        try:
+            with open(label) as f:
+                text = f.read()
+        except FileNotFoundError:
+            raise CartridgeError(f"{path}: no cartridge here ({META_NAME} is missing). "
+                                 "Fix: create it with `vtl cartridge create`.") from None
+        meta = Meta.from_json(text, label)
+        lock_fd = os.open(os.path.join(path, "lock"), os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(lock_fd)
+            raise CartridgeError(f"{path}: cartridge {meta.barcode} is in use by another drive or "
+                                 "process. Fix: unload it there first.") from None
+        return cls(path, meta, lock_fd)
+
+    # -- identity and flags -----------------------------------------------------------
+    @property
+    def barcode(self) -> str:
+        return self.meta.barcode
+
+    @property
+    def worm(self) -> bool:
+        return self.media.worm
+
+    @property
+    def cleaning(self) -> bool:
+        return self.media.cleaning
+
+    @property
+    def write_protected(self) -> bool:
+        return self.meta.write_protected
+
+    @write_protected.setter
+    def write_protected(self, value: bool) -> None:
+        self.meta.write_protected = bool(value)
+        self._save()
+
+    @property
+    def density(self) -> int | None:
+        """Density the cartridge was written at from BOT (None while blank)."""
+        return self.meta.density
+
+    @property
+    def capacity(self) -> int:
+        return sum(p.capacity for p in self.partitions)
+
+    @property
+    def blank(self) -> bool:
+        return all(p.eod == 0 for p in self.partitions)
+
+    # -- partitions -----------------------------------------------------------------
+    def select(self, number: int) -> Partition:
+        if not 0 <= number < len(self.partitions):
+            raise ValueError(f"partition {number} does not exist (0..{len(self.partitions) - 1})")
+        self.active = self.partitions[number]
+        return self.active
+
+    def format(self, sizes: list[int] | None = None) -> None:
+        """Erase the whole cartridge and lay out partitions of ``sizes`` bytes.
+
+        ``None`` means one partition of the whole capacity.  WORM media that
+        hold data cannot be formatted.
+        """
+        self.check_writable(overwrite=not self.blank)
+        total = self.capacity
+        sizes = sizes or [total]
+        if len(sizes) > max(1, self.media.max_partitions):
+            raise CartridgeError(f"{self.media.name} media support at most {self.media.max_partitions} partitions")
+        if sum(sizes) > total or min(sizes) <= 0:
+            raise CartridgeError(f"partition sizes {sizes} do not fit a {total}-byte cartridge")
+        for p in self.partitions:
+            p.erase_all()
+            p.close()
+        for i in range(len(sizes), len(self.partitions)):
+            for suffix in ("log", "idx"):
+                try:
+                    os.unlink(os.path.join(self.path, f"p{i}.{suffix}"))
+                except FileNotFoundError:
+                    pass
+        self.meta.partitions = [PartitionMeta(s) for s in sizes]
+        self.meta.density = None
+        self.partitions = [Partition(self.path, i, s, self.meta.early_warning) for i, s in enumerate(sizes)]
+        self.active = self.partitions[0]
+        self.mam_set_int(0x0007, self.mam_int(0x0007) + 1)
+        self._save()
+
+    # -- writing rules -----------------------------------------------------------------
+    def check_writable(self, overwrite: bool) -> None:
+        if self.write_protected:
+            raise WriteProtected(f"cartridge {self.barcode} is write-protected")
+        if self.worm and overwrite:
+            raise WormOverwrite(f"cartridge {self.barcode} is WORM: data already written cannot be overwritten")
+
+    def note_density(self, code: int) -> None:
+        """Record the density when partition 0 is written from BOT."""
+        if self.meta.density != code:
+            self.meta.density = code
+            self.mam_set(0x0006, bytes([code]))
+            self._save()
+
+    # -- counters and MAM ------------------------------------------------------------
+    def count_written(self, nbytes: int) -> None:
+        self._written += nbytes
+
+    def count_read(self, nbytes: int) -> None:
+        self._read += nbytes
+
+    def note_load(self, device_id: str) -> None:
+        """A drive threaded the tape: load count, device history, per-load totals reset."""
+        self.mam_set_int(0x0003, self.mam_int(0x0003) + 1)
+        for newer, older in ((0x020D, 0x020C), (0x020C, 0x020B), (0x020B, 0x020A)):
+            if self.mam_get(older) is not None:
+                self.mam_set(newer, self.mam_get(older))
+        self.mam_set(0x020A, mam.ascii_value(device_id, 40))
+        self.mam_set_int(0x0222, 0)
+        self.mam_set_int(0x0223, 0)
+        self._save()
+
+    def mam_get(self, attr_id: int) -> bytes | None:
+        v = self.meta.mam.get(f"0x{attr_id:04X}")
+        return bytes.fromhex(v) if v is not None else None
+
+    def mam_set(self, attr_id: int, value: bytes | None) -> None:
+        key = f"0x{attr_id:04X}"
+        if value is None:
+            self.meta.mam.pop(key, None)
+        else:
+            self.meta.mam[key] = value.hex()
+        self._dirty = True
+
+    def mam_int(self, attr_id: int) -> int:
+        v = self.mam_get(attr_id)
+        return int.from_bytes(v, "big") if v else 0
+
+    def mam_set_int(self, attr_id: int, value: int) -> None:
+        self.mam_set(attr_id, mam.binary_value(value, mam.lookup(attr_id).length))
+
+    def mam_ids(self) -> list[int]:
+        return sorted(int(k, 16) for k in self.meta.mam)
+
+    def mam_used(self) -> int:
+        return sum(5 + len(v) // 2 for v in self.meta.mam.values())
+
+    def _fold_counters(self) -> None:
+        if self._written or self._read:
+            mib_w, mib_r = self._written // MIB, self._read // MIB
+            if mib_w:
+                self.mam_set_int(0x0220, self.mam_int(0x0220) + mib_w)
+                self.mam_set_int(0x0222, self.mam_int(0x0222) + mib_w)
+                self.mam_set(0x0804, mam.ascii_value(time.strftime("%Y%m%d%H%M"), 12))
+                self._written -= mib_w * MIB
+            if mib_r:
+                self.mam_set_int(0x0221, self.mam_int(0x0221) + mib_r)
+                self.mam_set_int(0x0223, self.mam_int(0x0223) + mib_r)
+                self._read -= mib_r * MIB
+
+    # -- durability --------------------------------------------------------------------
+    def _save(self) -> None:
+        write_atomically(self.path, META_NAME, self.meta.to_json())
+        self._dirty = False
+
+    def flush(self) -> None:
+        """A sync point: every record written so far survives a crash or power loss."""
+        for p in self.partitions:
+            p.sync()
+        self._fold_counters()
+        if self._dirty:
+            self._save()
+
+    def close(self) -> None:
+        self.flush()
+        for p in self.partitions:
+            p.close()
+        os.close(self._lock_fd)
+        self._lock_fd = -1
+
+    def __enter__(self) -> "Cartridge":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._lock_fd >= 0:
+            self.close()
+
+    def __repr__(self) -> str:
+        return f"Cartridge({self.barcode!r}, {self.media.name}, {self.path!r})"
+
+
+def _init_mam(meta: Meta, mt: MediaType) -> None:
+    def put(attr_id: int, value: bytes) -> None:
+        meta.mam[f"0x{attr_id:04X}"] = value.hex()
+
+    a = mam.ascii_value
+    b = mam.binary_value
+    put(0x0400, a("VTL", 8))
+    put(0x0401, a(uuid.uuid4().hex[:16].upper(), 32))
+    put(0x0402, b(1035 if mt.family == "LTO" else 1107, 4))   # metres of tape
+    put(0x0403, b(127, 4))                                    # 12.7 mm, in tenths of mm
+    put(0x0404, a("LTO-CVE" if mt.family == "LTO" else "STK", 8))
+    put(0x0405, b(mt.density.code if mt.density else 0, 1))
+    put(0x0406, a(time.strftime("%Y%m%d"), 8))
+    put(0x0407, b(mam.MAM_CAPACITY, 8))
+    put(0x0408, b(0x01 if mt.cleaning else (0x80 if mt.worm else 0x00), 1))
+    put(0x0409, b(50 if mt.cleaning else 0, 2))
+    put(0x0806, a(meta.barcode, 32))
+    put(0x0003, b(0, 8))
+    put(0x0007, b(0, 2))
+    put(0x0220, b(0, 8))
+    put(0x0221, b(0, 8))
+

@@ -1,0 +1,25 @@
+"""What can go wrong with a cartridge, as exceptions the drive maps to sense data."""
+
+
+class CartridgeError(Exception):
+    """A cartridge file is unusable; the message names the file and the fix."""
+
+
+class MediumError(CartridgeError):
+    """A record failed its CRC: the tape is damaged at this position (MEDIUM ERROR)."""
+
+    def __init__(self, message: str, position: int):
+        super().__init__(message)
+        self.position = position
+
+
+class WriteProtected(CartridgeError):
+    """The cartridge's write-protect tab is set."""
+
+
+class WormOverwrite(CartridgeError):
+    """WORM media refuse to overwrite data already written."""
+
+
+class EndOfMedium(CartridgeError):
+    """No room left in the partition: the record was not written (VOLUME OVERFLOW)."""

@@ -1,0 +1,167 @@
+"""The position index of one partition: where every K-th object starts, and
+which objects are filemarks or setmarks.
+
+This is what makes LOCATE and SPACE O(log n): a LOCATE looks up the nearest
+checkpoint and walks fewer than K record headers; a SPACE over filemarks is a
+binary search in the filemark list.  Memory grows with the number of
+checkpoints and marks, never with the data.  The index file is an append-only
+list of small self-checking entries in object order; it is only ever a cache of
+the log, so a missing, torn or stale index is rebuilt from the log.
+"""
+from __future__ import annotations
+
+import os
+from array import array
+from bisect import bisect_left
+from enum import IntEnum
+
+import crc32c
+from construct import Int8ub, Int32ub, Int64ub, Padding, Struct
+
+CHECKPOINT_EVERY = 64
+
+
+class EntryType(IntEnum):
+    CHECKPOINT = 1
+    FILEMARK = 2
+    SETMARK = 3
+
+
+IndexEntry = Struct(
+    "type" / Int8ub,
+    Padding(3),
+    "object" / Int64ub,
+    "offset" / Int64ub,
+    "crc" / Int32ub,
+)
+ENTRY_SIZE = IndexEntry.sizeof()
+_ENTRY = IndexEntry.compile()
+
+
+def encode_entry(kind: EntryType, obj: int, offset: int) -> bytes:
+    body = _ENTRY.build(dict(type=kind, object=obj, offset=offset, crc=0))[:-4]
+    return body + crc32c.crc32c(body).to_bytes(4, "big")
+
+
+class Index:
+    """In-memory checkpoint and mark arrays mirrored to an append-only file."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.checkpoints = array("Q")   # checkpoints[i] = log offset of object i*K
+        self.filemarks = array("Q")     # object ids of filemarks, ascending
+        self.setmarks = array("Q")
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+
+    # -- loading ---------------------------------------------------------------
+    def load(self, log_size: int) -> list[tuple[EntryType, int, int]]:
+        """Read the file; return the entries that are intact and inside the log."""
+        size = os.fstat(self.fd).st_size
+        raw = os.pread(self.fd, size - size % ENTRY_SIZE, 0)
+        entries: list[tuple[EntryType, int, int]] = []
+        last_obj = -1
+        for off in range(0, len(raw), ENTRY_SIZE):
+            chunk = raw[off:off + ENTRY_SIZE]
+            if crc32c.crc32c(chunk[:-4]) != int.from_bytes(chunk[-4:], "big"):
+                break
+            e = _ENTRY.parse(chunk)
+            if e.type not in (1, 2, 3) or e.object < last_obj or e.offset >= log_size:
+                break
+            kind = EntryType(e.type)
+            if kind == EntryType.CHECKPOINT and e.object != len(self.checkpoints) * CHECKPOINT_EVERY:
+                break
+            last_obj = e.object
+            entries.append((kind, e.object, e.offset))
+            if kind == EntryType.CHECKPOINT:
+                self.checkpoints.append(e.offset)
+            elif kind == EntryType.FILEMARK:
+                self.filemarks.append(e.object)
+            else:
+                self.setmarks.append(e.object)
+        return entries
+
+    def reset(self) -> None:
+        self.checkpoints = array("Q")
+        self.filemarks = array("Q")
+        self.setmarks = array("Q")
+
+    def rewrite(self) -> None:
+        """Write the file anew from memory (after recovery changed it)."""
+        entries = [(EntryType.CHECKPOINT, i * CHECKPOINT_EVERY, off) for i, off in enumerate(self.checkpoints)]
+        entries += [(EntryType.FILEMARK, o, 0) for o in self.filemarks]
+        entries += [(EntryType.SETMARK, o, 0) for o in self.setmarks]
+        entries.sort(key=lambda e: (e[1], e[0]))
+        blob = b"".join(encode_entry(*e) for e in entries)
+        os.ftruncate(self.fd, 0)
+        if blob:
+            os.pwrite(self.fd, blob, 0)
+
+    @property
+    def last_checkpoint_object(self) -> int:
+        return (len(self.checkpoints) - 1) * CHECKPOINT_EVERY
+
+    def forget_from(self, obj: int) -> None:
+        """Drop in-memory entries at and after ``obj`` (the file is left alone)."""
+        del self.checkpoints[(obj + CHECKPOINT_EVERY - 1) // CHECKPOINT_EVERY:]
+        del self.filemarks[bisect_left(self.filemarks, obj):]
+        del self.setmarks[bisect_left(self.setmarks, obj):]
+
+    def remember(self, obj: int, offset: int, mark: EntryType | None) -> None:
+        """Add an entry in memory only (recovery scan)."""
+        if obj % CHECKPOINT_EVERY == 0:
+            self.checkpoints.append(offset)
+        if mark == EntryType.FILEMARK:
+            self.filemarks.append(obj)
+        elif mark == EntryType.SETMARK:
+            self.setmarks.append(obj)
+
+    def entries_from(self, obj: int) -> list[tuple[int, int]]:
+        """(type, object) of every entry at or after ``obj``, in file order."""
+        out = [(int(EntryType.CHECKPOINT), i * CHECKPOINT_EVERY)
+               for i in range((obj + CHECKPOINT_EVERY - 1) // CHECKPOINT_EVERY, len(self.checkpoints))]
+        out += [(int(EntryType.FILEMARK), o) for o in self.filemarks[bisect_left(self.filemarks, obj):]]
+        out += [(int(EntryType.SETMARK), o) for o in self.setmarks[bisect_left(self.setmarks, obj):]]
+        out.sort(key=lambda e: (e[1], e[0]))
+        return out
+
+    # -- maintenance as records are appended or cut -----------------------------
+    def note(self, obj: int, offset: int, mark: EntryType | None) -> None:
+        """Record object ``obj`` at ``offset`` (called after it is in the log)."""
+        blob = b""
+        if obj % CHECKPOINT_EVERY == 0:
+            self.checkpoints.append(offset)
+            blob += encode_entry(EntryType.CHECKPOINT, obj, offset)
+        if mark == EntryType.FILEMARK:
+            self.filemarks.append(obj)
+            blob += encode_entry(mark, obj, offset)
+        elif mark == EntryType.SETMARK:
+            self.setmarks.append(obj)
+            blob += encode_entry(mark, obj, offset)
+        if blob:
+            os.pwrite(self.fd, blob, self.entry_count_bytes() - len(blob))
+
+    def entry_count_bytes(self) -> int:
+        return (len(self.checkpoints) + len(self.filemarks) + len(self.setmarks)) * ENTRY_SIZE
+
+    def cut(self, obj: int) -> None:
+        """Forget everything at and after object ``obj``, in memory and on disk."""
+        self.forget_from(obj)
+        os.ftruncate(self.fd, self.entry_count_bytes())
+
+    # -- queries ----------------------------------------------------------------
+    def checkpoint_for(self, obj: int) -> tuple[int, int]:
+        """(object, offset) of the last checkpoint at or before ``obj``."""
+        i = min(obj // CHECKPOINT_EVERY, len(self.checkpoints) - 1)
+        return i * CHECKPOINT_EVERY, self.checkpoints[i]
+
+    def filemarks_before(self, obj: int) -> int:
+        return bisect_left(self.filemarks, obj)
+
+    def setmarks_before(self, obj: int) -> int:
+        return bisect_left(self.setmarks, obj)
+
+    def sync(self) -> None:
+        os.fsync(self.fd)
+
+    def close(self) -> None:
+        os.close(self.fd)

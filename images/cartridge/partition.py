@@ -1,0 +1,271 @@
+"""One partition of a cartridge: its record log, its index and the head position.
+
+The log is append-only at EOD and cut (``ftruncate``) when something is written
+mid-tape, which is exactly the tape rule that a write makes everything after it
+unreachable.  Every record goes to the kernel with one ``pwritev`` before it is
+acknowledged, so a kill -9 never loses an acknowledged record; sync points add
+``fsync`` for power loss.  On open, a torn tail is found by the header and
+payload CRCs and cut.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import crc32c
+
+from . import record
+from .compression import Algorithm, compress, decompress
+from .errors import EndOfMedium, MediumError
+from .index import CHECKPOINT_EVERY, EntryType, Index
+from .record import HEADER_SIZE, Kind
+
+_MARK_ENTRY = {Kind.FILEMARK: EntryType.FILEMARK, Kind.SETMARK: EntryType.SETMARK}
+
+
+@dataclass(frozen=True, slots=True)
+class ReadResult:
+    kind: Kind | None   # None at EOD
+    length: int = 0     # full length of the block on tape
+    copied: int = 0     # bytes placed in the caller's buffer
+
+
+EOD = ReadResult(None)
+FILEMARK = ReadResult(Kind.FILEMARK)
+SETMARK = ReadResult(Kind.SETMARK)
+
+
+class Partition:
+    def __init__(self, directory: str, number: int, capacity: int, early_warning: int):
+        self.number = number
+        self.capacity = capacity
+        self.early_warning = early_warning
+        self.log_path = os.path.join(directory, f"p{number}.log")
+        self.fd = os.open(self.log_path, os.O_RDWR | os.O_CREAT, 0o644)
+        self.index = Index(os.path.join(directory, f"p{number}.idx"))
+        self.end = 0      # bytes of valid log
+        self.eod = 0      # number of objects (the EOD object id)
+        self.pos = 0      # current object id
+        self._off = 0     # log offset of the current object
+        self._scratch = bytearray()
+        self.recovered_bytes = 0   # torn tail cut on open (for the log)
+        self._recover()
+
+    # -- open / recovery ---------------------------------------------------------
+    def _header_at(self, offset: int) -> record.Header | None:
+        return record.decode(os.pread(self.fd, HEADER_SIZE, offset))
+
+    def _recover(self) -> None:
+        size = os.fstat(self.fd).st_size
+        loaded = self.index.load(size)
+        # The newest checkpoint must name the object the log holds there; if it
+        # does not, the index belongs to another log: rebuild it from scratch.
+        start_obj, start_off = 0, 0
+        if self.index.checkpoints:
+            start_obj, start_off = self.index.checkpoint_for(self.index.last_checkpoint_object)
+            h = self._header_at(start_off)
+            if h is None or h.object != start_obj:
+                self.index.reset()
+                start_obj, start_off = 0, 0
+        before = [(int(k), o) for k, o, _ in loaded if o >= start_obj]
+        self.index.forget_from(start_obj)  # re-derived by the scan below
+        obj, off = start_obj, start_off
+        while off < size:
+            h = self._header_at(off)
+            if h is None or h.object != obj or off + h.size > size:
+                break
+            if off + h.size == size and h.stored:
+                # Only the last record can be torn by a kill; check its payload.
+                payload = os.pread(self.fd, h.stored, off + HEADER_SIZE)
+                if crc32c.crc32c(payload) != h.payload_crc:
+                    break
+            self.index.remember(obj, off, _MARK_ENTRY.get(h.kind))
+            obj += 1
+            off += h.size
+        if off < size:
+            self.recovered_bytes = size - off
+            os.ftruncate(self.fd, off)
+        after = self.index.entries_from(start_obj)
+        if before != after or os.fstat(self.index.fd).st_size != self.index.entry_count_bytes():
+            self.index.rewrite()
+        self.end = off
+        self.eod = obj
+        self.pos, self._off = 0, 0
+
+    # -- position ---------------------------------------------------------------
+    @property
+    def at_bop(self) -> bool:
+        return self.pos == 0
+
+    @property
+    def at_eod(self) -> bool:
+        return self.pos == self.eod
+
+    @property
+    def filemark_count(self) -> int:
+        return len(self.index.filemarks)
+
+    def filemarks_before(self, obj: int | None = None) -> int:
+        return self.index.filemarks_before(self.pos if obj is None else obj)
+
+    def setmarks_before(self, obj: int | None = None) -> int:
+        return self.index.setmarks_before(self.pos if obj is None else obj)
+
+    def filemark(self, k: int) -> int | None:
+        """Object id of the k-th filemark (0-based), or None."""
+        fm = self.index.filemarks
+        return fm[k] if 0 <= k < len(fm) else None
+
+    def setmark(self, k: int) -> int | None:
+        sm = self.index.setmarks
+        return sm[k] if 0 <= k < len(sm) else None
+
+    def locate(self, obj: int) -> None:
+        """Move the head to object ``obj`` (0..eod)."""
+        if not 0 <= obj <= self.eod:
+            raise ValueError(f"object {obj} is outside 0..{self.eod}")
+        if obj == self.eod:
+            self.pos, self._off = obj, self.end
+            return
+        if self.pos <= obj < self.pos + CHECKPOINT_EVERY:
+            cur, off = self.pos, self._off
+        else:
+            cur, off = self.index.checkpoint_for(obj)
+        while cur < obj:
+            h = self._header_at(off)
+            if h is None:
+                raise MediumError(f"{self.log_path}: damaged record header at object {cur}", cur)
+            off += h.size
+            cur += 1
+        self.pos, self._off = obj, off
+
+    def rewind(self) -> None:
+        self.pos, self._off = 0, 0
+
+    # -- reading ----------------------------------------------------------------
+    def read(self, buf: memoryview) -> ReadResult:
+        """Read the object at the head into ``buf`` and move past it.
+
+        At EOD nothing moves.  A block longer than ``buf`` fills ``buf`` and the
+        rest is skipped, as a tape drive does for a short read.
+        """
+        if self.pos >= self.eod:
+            return EOD
+        off = self._off
+        h = self._header_at(off)
+        if h is None:
+            raise MediumError(f"{self.log_path}: damaged record header at object {self.pos}", self.pos)
+        self.pos += 1
+        self._off = off + h.size
+        if h.kind != Kind.DATA:
+            return FILEMARK if h.kind == Kind.FILEMARK else SETMARK
+        n = min(h.length, len(buf))
+        if h.algorithm == Algorithm.NONE and n == h.length:
+            got = os.preadv(self.fd, [buf[:n]], off + HEADER_SIZE) if n else 0
+            if got != n or crc32c.crc32c(buf[:n]) != h.payload_crc:
+                raise MediumError(f"{self.log_path}: CRC error in block at object {self.pos - 1}", self.pos - 1)
+            return ReadResult(Kind.DATA, h.length, n)
+        payload = self._read_payload(off, h)
+        if h.algorithm != Algorithm.NONE:
+            try:
+                payload = memoryview(decompress(Algorithm(h.algorithm), payload, h.length))
+            except Exception as exc:
+                raise MediumError(f"{self.log_path}: undecodable block at object {self.pos - 1}: {exc}",
+                                  self.pos - 1) from None
+        buf[:n] = payload[:n]
+        return ReadResult(Kind.DATA, h.length, n)
+
+    def _read_payload(self, off: int, h: record.Header) -> memoryview:
+        if len(self._scratch) < h.stored:
+            self._scratch = bytearray(h.stored)
+        view = memoryview(self._scratch)[: h.stored]
+        got = os.preadv(self.fd, [view], off + HEADER_SIZE)
+        if got != h.stored or crc32c.crc32c(view) != h.payload_crc:
+            raise MediumError(f"{self.log_path}: CRC error in block at object {self.pos - 1}", self.pos - 1)
+        return view
+
+    def peek(self) -> Kind | None:
+        """Kind of the object at the head without moving (None at EOD)."""
+        if self.pos >= self.eod:
+            return None
+        h = self._header_at(self._off)
+        if h is None:
+            raise MediumError(f"{self.log_path}: damaged record header at object {self.pos}", self.pos)
+        return h.kind
+
+    def block_length_at_head(self) -> int | None:
+        if self.pos >= self.eod:
+            return None
+        h = self._header_at(self._off)
+        return h.length if h is not None and h.kind == Kind.DATA else None
+
+    # -- writing ----------------------------------------------------------------
+    def truncate_here(self) -> None:
+        """Make the head position the new EOD (a write or erase mid-tape)."""
+        if self.pos < self.eod:
+            self.index.cut(self.pos)
+            os.ftruncate(self.fd, self._off)
+            self.end = self._off
+            self.eod = self.pos
+
+    def write(self, data: memoryview, algorithm: Algorithm = Algorithm.NONE) -> bool:
+        """Append one data block at the head; True if it landed in the early-warning zone.
+
+        Raises EndOfMedium (nothing written) when the partition is full.
+        """
+        payload: memoryview | bytes = data
+        stored_algorithm = Algorithm.NONE
+        if algorithm != Algorithm.NONE and len(data):
+            packed = compress(algorithm, data)
+            if len(packed) < len(data):
+                payload, stored_algorithm = packed, algorithm
+        return self._append(Kind.DATA, stored_algorithm, len(data), payload)
+
+    def write_mark(self, kind: Kind) -> bool:
+        return self._append(kind, Algorithm.NONE, 0, b"")
+
+    def room_for(self, stored: int) -> bool:
+        base = self._off if self.pos < self.eod else self.end
+        return base + HEADER_SIZE + stored <= self.capacity
+
+    def _append(self, kind: Kind, algorithm: Algorithm, length: int, payload: memoryview | bytes) -> bool:
+        stored = len(payload)
+        if not self.room_for(stored):
+            raise EndOfMedium(f"partition {self.number} is full")
+        self.truncate_here()
+        head = record.encode(kind, algorithm, length, stored, self.pos,
+                             crc32c.crc32c(payload) if stored else 0)
+        total = HEADER_SIZE + stored
+        written = os.pwritev(self.fd, [head, payload] if stored else [head], self.end)
+        if written != total:  # a short write to a regular file: finish it
+            blob = (head + bytes(payload))[written:]
+            while blob:
+                n = os.pwrite(self.fd, blob, self.end + total - len(blob))
+                blob = blob[n:]
+        offset = self.end
+        self.index.note(self.pos, offset, _MARK_ENTRY.get(kind))
+        self.end += total
+        self.pos += 1
+        self.eod = self.pos
+        self._off = self.end
+        return self.in_early_warning
+
+    @property
+    def in_early_warning(self) -> bool:
+        return self.end >= self.capacity - self.early_warning
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.capacity - self.end)
+
+    def erase_all(self) -> None:
+        self.rewind()
+        self.truncate_here()
+
+    def sync(self) -> None:
+        os.fsync(self.fd)
+        self.index.sync()
+
+    def close(self) -> None:
+        os.close(self.fd)
+        self.index.close()
