@@ -63,7 +63,7 @@ class Cartridge:
         os.makedirs(path, exist_ok=True)
         meta = Meta(barcode=barcode, media=mt.name, partitions=[PartitionMeta(cap)],
                     early_warning=early_warning if early_warning is not None else default_early_warning(cap),
-                    write_protected=write_protected,
+                    write_protected=write_protected, nominal_capacity=cap,
                     cleaning_uses_left=50 if mt.cleaning else 0)
         _init_mam(meta, mt)
         write_atomically(path, META_NAME, meta.to_json())
@@ -130,14 +130,14 @@ class Cartridge:
         self.active = self.partitions[number]
         return self.active
 
-    def format(self, sizes: list[int] | None = None) -> None:
+    def format(self, sizes: list[int] | None = None, total: int | None = None) -> None:
         """Erase the whole cartridge and lay out partitions of ``sizes`` bytes.
 
         ``None`` means one partition of the whole capacity.  WORM media that
         hold data cannot be formatted.
         """
         self.check_writable(overwrite=not self.blank)
-        total = self.capacity
+        total = total or self.capacity
         sizes = sizes or [total]
         if len(sizes) > max(1, self.media.max_partitions):
             raise CartridgeError(f"{self.media.name} media support at most {self.media.max_partitions} partitions")
@@ -158,6 +158,16 @@ class Cartridge:
         self.active = self.partitions[0]
         self.mam_set_int(0x0007, self.mam_int(0x0007) + 1)
         self._save()
+
+    @property
+    def nominal_capacity(self) -> int:
+        return self.meta.nominal_capacity or self.capacity
+
+    def set_capacity(self, capacity: int) -> None:
+        """SET CAPACITY: erase and shorten the medium to one partition of ``capacity`` bytes."""
+        if not 0 < capacity <= self.nominal_capacity:
+            raise CartridgeError(f"capacity {capacity} is outside 1..{self.nominal_capacity}")
+        self.format([capacity], total=self.nominal_capacity)
 
     # -- writing rules -----------------------------------------------------------------
     def check_writable(self, overwrite: bool) -> None:

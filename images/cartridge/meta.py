@@ -27,6 +27,7 @@ class Meta:
     density: int | None = None           # density written from BOT, None while blank
     cleaning_uses_left: int = 0
     mam: dict[str, str] = field(default_factory=dict)   # "0x0400" -> hex of raw value
+    nominal_capacity: int = 0            # capacity as made; SET CAPACITY scales from it
     format: int = FORMAT_VERSION
 
     def to_json(self) -> str:

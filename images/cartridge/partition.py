@@ -28,6 +28,7 @@ class ReadResult:
     kind: Kind | None   # None at EOD
     length: int = 0     # full length of the block on tape
     copied: int = 0     # bytes placed in the caller's buffer
+    stored: int = 0     # bytes the block occupies on the medium (after compression)
 
 
 EOD = ReadResult(None)
@@ -70,18 +71,21 @@ class Partition:
         before = [(int(k), o) for k, o, _ in loaded if o >= start_obj]
         self.index.forget_from(start_obj)  # re-derived by the scan below
         obj, off = start_obj, start_off
+        last: tuple[int, record.Header] | None = None
         while off < size:
             h = self._header_at(off)
             if h is None or h.object != obj or off + h.size > size:
                 break
-            if off + h.size == size and h.stored:
-                # Only the last record can be torn by a kill; check its payload.
-                payload = os.pread(self.fd, h.stored, off + HEADER_SIZE)
-                if crc32c.crc32c(payload) != h.payload_crc:
-                    break
             self.index.remember(obj, off, _MARK_ENTRY.get(h.kind))
+            last = (off, h)
             obj += 1
             off += h.size
+        if last is not None and last[1].stored:
+            # Only the last record can be torn by a kill; check its payload too.
+            last_off, h = last
+            if crc32c.crc32c(os.pread(self.fd, h.stored, last_off + HEADER_SIZE)) != h.payload_crc:
+                obj, off = obj - 1, last_off
+                self.index.forget_from(obj)
         if off < size:
             self.recovered_bytes = size - off
             os.ftruncate(self.fd, off)
@@ -164,7 +168,7 @@ class Partition:
             got = os.preadv(self.fd, [buf[:n]], off + HEADER_SIZE) if n else 0
             if got != n or crc32c.crc32c(buf[:n]) != h.payload_crc:
                 raise MediumError(f"{self.log_path}: CRC error in block at object {self.pos - 1}", self.pos - 1)
-            return ReadResult(Kind.DATA, h.length, n)
+            return ReadResult(Kind.DATA, h.length, n, h.stored)
         payload = self._read_payload(off, h)
         if h.algorithm != Algorithm.NONE:
             try:
@@ -173,7 +177,7 @@ class Partition:
                 raise MediumError(f"{self.log_path}: undecodable block at object {self.pos - 1}: {exc}",
                                   self.pos - 1) from None
         buf[:n] = payload[:n]
-        return ReadResult(Kind.DATA, h.length, n)
+        return ReadResult(Kind.DATA, h.length, n, h.stored)
 
     def _read_payload(self, off: int, h: record.Header) -> memoryview:
         if len(self._scratch) < h.stored:
@@ -208,10 +212,11 @@ class Partition:
             self.end = self._off
             self.eod = self.pos
 
-    def write(self, data: memoryview, algorithm: Algorithm = Algorithm.NONE) -> bool:
-        """Append one data block at the head; True if it landed in the early-warning zone.
+    def write(self, data: memoryview, algorithm: Algorithm = Algorithm.NONE) -> int:
+        """Append one data block at the head; return the bytes it occupies on the medium.
 
-        Raises EndOfMedium (nothing written) when the partition is full.
+        Raises EndOfMedium (nothing written) when the partition is full; check
+        ``in_early_warning`` afterwards for the early-warning zone.
         """
         payload: memoryview | bytes = data
         stored_algorithm = Algorithm.NONE
@@ -221,14 +226,14 @@ class Partition:
                 payload, stored_algorithm = packed, algorithm
         return self._append(Kind.DATA, stored_algorithm, len(data), payload)
 
-    def write_mark(self, kind: Kind) -> bool:
+    def write_mark(self, kind: Kind) -> int:
         return self._append(kind, Algorithm.NONE, 0, b"")
 
     def room_for(self, stored: int) -> bool:
         base = self._off if self.pos < self.eod else self.end
         return base + HEADER_SIZE + stored <= self.capacity
 
-    def _append(self, kind: Kind, algorithm: Algorithm, length: int, payload: memoryview | bytes) -> bool:
+    def _append(self, kind: Kind, algorithm: Algorithm, length: int, payload: memoryview | bytes) -> int:
         stored = len(payload)
         if not self.room_for(stored):
             raise EndOfMedium(f"partition {self.number} is full")
@@ -248,7 +253,7 @@ class Partition:
         self.pos += 1
         self.eod = self.pos
         self._off = self.end
-        return self.in_early_warning
+        return total
 
     @property
     def in_early_warning(self) -> bool:
