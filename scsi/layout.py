@@ -77,6 +77,14 @@ class Layout:
     def fields(self) -> list[str]:
         return list(self._positions)
 
+    def field_bits(self) -> dict[str, tuple[int, int, int]]:
+        """Every named field as (byte, most significant bit, width in bits).
+
+        Reserved bits are unnamed, so this is exactly the map of bits a command
+        uses: REPORT SUPPORTED OPERATION CODES builds its CDB USAGE DATA from it.
+        """
+        return dict(self._positions)
+
     def invalid(self, field: str, base: int = 0) -> CheckCondition:
         """CHECK CONDITION / ILLEGAL REQUEST pointing at ``field``.
 
