@@ -229,6 +229,35 @@ class Partition:
     def write_mark(self, kind: Kind) -> int:
         return self._append(kind, Algorithm.NONE, 0, b"")
 
+    def write_marks(self, kind: Kind, count: int) -> int:
+        """Write up to ``count`` filemarks (or setmarks) in one system call.
+
+        Returns how many were written: fewer than ``count`` only when the
+        partition filled up, in which case EndOfMedium follows on the next.
+        """
+        self.truncate_here()
+        fit = min(count, max(0, (self.capacity - self.end) // HEADER_SIZE))
+        if fit == 0:
+            if count:
+                raise EndOfMedium(f"partition {self.number} is full")
+            return 0
+        heads = b"".join(record.encode(kind, Algorithm.NONE, 0, 0, self.pos + i, 0) for i in range(fit))
+        self._write_fully(heads, self.end)
+        mark = _MARK_ENTRY[kind]
+        for i in range(fit):
+            self.index.note(self.pos + i, self.end + i * HEADER_SIZE, mark)
+        self.end += fit * HEADER_SIZE
+        self.pos += fit
+        self.eod = self.pos
+        self._off = self.end
+        return fit
+
+    def _write_fully(self, blob: bytes, offset: int) -> None:
+        view = memoryview(blob)
+        while view:
+            n = os.pwrite(self.fd, view, offset)
+            view, offset = view[n:], offset + n
+
     def room_for(self, stored: int) -> bool:
         base = self._off if self.pos < self.eod else self.end
         return base + HEADER_SIZE + stored <= self.capacity
@@ -243,10 +272,7 @@ class Partition:
         total = HEADER_SIZE + stored
         written = os.pwritev(self.fd, [head, payload] if stored else [head], self.end)
         if written != total:  # a short write to a regular file: finish it
-            blob = (head + bytes(payload))[written:]
-            while blob:
-                n = os.pwrite(self.fd, blob, self.end + total - len(blob))
-                blob = blob[n:]
+            self._write_fully((head + bytes(payload))[written:], self.end + written)
         offset = self.end
         self.index.note(self.pos, offset, _MARK_ENTRY.get(kind))
         self.end += total

@@ -1,0 +1,59 @@
+"""WRITE(6): the data path from initiator to tape.
+
+Every block goes to the cartridge before GOOD is returned.  A block that lands
+in the early-warning zone is written and reported with EOM (NO SENSE, 00/02);
+one that does not fit is not written and reported as VOLUME OVERFLOW with the
+unwritten amount in INFORMATION.
+"""
+from __future__ import annotations
+
+from images.cartridge import EndOfMedium
+
+from ..device import Access, Request
+from ..layout import Layout, bits, control, reserved
+from ..sense import Asc, CheckCondition, Sense, SenseKey
+from .commands import SSC
+
+WRITE_6 = Layout("WRITE(6)", bits("opcode", 8), reserved(7), bits("fixed", 1),
+                 bits("transfer_length", 24), *control())
+
+
+def early_warning() -> CheckCondition:
+    return CheckCondition(Sense.of(SenseKey.NO_SENSE, Asc.END_OF_PARTITION_MEDIUM_DETECTED,
+                                   eom=True, information=0))
+
+
+def volume_overflow(residue: int) -> CheckCondition:
+    return CheckCondition(Sense.of(SenseKey.VOLUME_OVERFLOW, Asc.END_OF_PARTITION_MEDIUM_DETECTED,
+                                   eom=True, information=residue))
+
+
+@SSC.register("WRITE(6)", 0x0A, WRITE_6, access=Access.WRITE)
+def write6(dev, req: Request):
+    f = req.fields
+    n = f.transfer_length
+    if f.fixed and dev.block_length == 0:
+        raise req.invalid("fixed")
+    if not f.fixed and n > dev.personality.max_block_length:
+        raise req.invalid("transfer_length")
+    part = dev.medium_for_write()
+    if n == 0:
+        return None
+    size = n * dev.block_length if f.fixed else n
+    data = req.parameters(size)
+    blocks = [data[i:i + dev.block_length] for i in range(0, size, dev.block_length)] if f.fixed else [data]
+    algorithm = dev.storage_algorithm
+    cart = dev.cartridge
+    for i, block in enumerate(blocks):
+        try:
+            stored = part.write(block, algorithm)
+        except EndOfMedium:
+            raise volume_overflow((len(blocks) - i) if f.fixed else n) from None
+        for s in (dev.stats, dev.load_stats):
+            s.host_bytes_written += len(block)
+            s.medium_bytes_written += stored
+            s.blocks_written += 1
+        cart.count_written(len(block))
+    if part.in_early_warning:
+        raise early_warning()
+    return None
