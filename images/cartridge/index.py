@@ -15,6 +15,8 @@ from array import array
 from bisect import bisect_left
 from enum import IntEnum
 
+import struct
+
 import crc32c
 from construct import Int8ub, Int32ub, Int64ub, Padding, Struct
 
@@ -36,10 +38,13 @@ IndexEntry = Struct(
 )
 ENTRY_SIZE = IndexEntry.sizeof()
 _ENTRY = IndexEntry.compile()
+# Hot-path twin of IndexEntry (checked against it in the tests).
+_PACKED = struct.Struct(">B3xQQI")
+assert _PACKED.size == ENTRY_SIZE
 
 
 def encode_entry(kind: EntryType, obj: int, offset: int) -> bytes:
-    body = _ENTRY.build(dict(type=kind, object=obj, offset=offset, crc=0))[:-4]
+    body = _PACKED.pack(kind, obj, offset, 0)[:-4]
     return body + crc32c.crc32c(body).to_bytes(4, "big")
 
 
@@ -125,19 +130,23 @@ class Index:
         return out
 
     # -- maintenance as records are appended or cut -----------------------------
-    def note(self, obj: int, offset: int, mark: EntryType | None) -> None:
-        """Record object ``obj`` at ``offset`` (called after it is in the log)."""
-        blob = b""
-        if obj % CHECKPOINT_EVERY == 0:
-            self.checkpoints.append(offset)
-            blob += encode_entry(EntryType.CHECKPOINT, obj, offset)
-        if mark == EntryType.FILEMARK:
-            self.filemarks.append(obj)
-            blob += encode_entry(mark, obj, offset)
-        elif mark == EntryType.SETMARK:
-            self.setmarks.append(obj)
-            blob += encode_entry(mark, obj, offset)
-        if blob:
+    def note(self, obj: int, offset: int, mark: EntryType | None, count: int = 1, stride: int = 0) -> None:
+        """Record ``count`` objects from ``obj``, ``stride`` bytes apart from ``offset``
+        (called after they are in the log)."""
+        entries = []
+        for i in range(count):
+            o, off = obj + i, offset + i * stride
+            if o % CHECKPOINT_EVERY == 0:
+                self.checkpoints.append(off)
+                entries.append(encode_entry(EntryType.CHECKPOINT, o, off))
+            if mark == EntryType.FILEMARK:
+                self.filemarks.append(o)
+                entries.append(encode_entry(mark, o, off))
+            elif mark == EntryType.SETMARK:
+                self.setmarks.append(o)
+                entries.append(encode_entry(mark, o, off))
+        if entries:
+            blob = b"".join(entries)
             os.pwrite(self.fd, blob, self.entry_count_bytes() - len(blob))
 
     def entry_count_bytes(self) -> int:

@@ -243,9 +243,7 @@ class Partition:
             return 0
         heads = b"".join(record.encode(kind, Algorithm.NONE, 0, 0, self.pos + i, 0) for i in range(fit))
         self._write_fully(heads, self.end)
-        mark = _MARK_ENTRY[kind]
-        for i in range(fit):
-            self.index.note(self.pos + i, self.end + i * HEADER_SIZE, mark)
+        self.index.note(self.pos, self.end, _MARK_ENTRY[kind], fit, HEADER_SIZE)
         self.end += fit * HEADER_SIZE
         self.pos += fit
         self.eod = self.pos

@@ -11,8 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
+import struct
+
 import crc32c
-from construct import Bytes, Const, Int8ub, Int16ub, Int32ub, Int64ub, Struct
+from construct import Const, Int8ub, Int16ub, Int32ub, Int64ub, Struct
 
 MAGIC = b"VTLR"
 
@@ -35,9 +37,11 @@ RecordHeader = Struct(
     "header_crc" / Int32ub,
 )
 HEADER_SIZE = RecordHeader.sizeof()
-_BODY = Struct(*RecordHeader.subcons[:-1]).compile()
-_FULL = RecordHeader.compile()
-assert HEADER_SIZE == 32
+# The data path encodes a header per record, so it uses the same layout as a
+# precompiled struct format; tests/images/cartridge/test_record.py proves the
+# two agree field for field.
+_PACKED = struct.Struct(">4sBBHIIQII")
+assert _PACKED.size == HEADER_SIZE == 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +60,7 @@ class Header:
 
 
 def encode(kind: Kind, algorithm: int, length: int, stored: int, obj: int, payload_crc: int) -> bytes:
-    body = _BODY.build(dict(magic=MAGIC, kind=kind, algorithm=algorithm, flags=0, length=length,
-                            stored=stored, object=obj, payload_crc=payload_crc))
+    body = _PACKED.pack(MAGIC, kind, algorithm, 0, length, stored, obj, payload_crc, 0)[:-4]
     return body + crc32c.crc32c(body).to_bytes(4, "big")
 
 
@@ -67,9 +70,9 @@ def decode(raw: bytes | memoryview) -> Header | None:
         return None
     if crc32c.crc32c(raw[:HEADER_SIZE - 4]) != int.from_bytes(raw[HEADER_SIZE - 4:HEADER_SIZE], "big"):
         return None
-    h = _FULL.parse(bytes(raw[:HEADER_SIZE]))
+    _, kind_code, algorithm, _, length, stored, obj, payload_crc, _ = _PACKED.unpack_from(raw)
     try:
-        kind = Kind(h.kind)
+        kind = Kind(kind_code)
     except ValueError:
         return None
-    return Header(kind, h.algorithm, h.length, h.stored, h.object, h.payload_crc)
+    return Header(kind, algorithm, length, stored, obj, payload_crc)

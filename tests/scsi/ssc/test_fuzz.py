@@ -66,7 +66,7 @@ def make(rng: random.Random) -> tuple[bytes, bytes | None]:
 
 def test_fuzz_cdbs(make_drive):
     rng = random.Random(20261123)
-    drive = make_drive(capacity=8 * 1024 * 1024)
+    drive = make_drive(capacity=1024 * 1024)
     drive.internal_errors = 0
     nexuses = [Nexus("iqn.fuzz:a"), Nexus("iqn.fuzz:b", 2)]
     seen = {Status.GOOD: 0, Status.CHECK_CONDITION: 0, Status.RESERVATION_CONFLICT: 0}
