@@ -213,7 +213,7 @@ class Partition:
             self.eod = self.pos
 
     def write(self, data: memoryview, algorithm: Algorithm = Algorithm.NONE) -> int:
-        """Append one data block at the head; return the bytes it occupies on the medium.
+        """Append one data block at the head; return its size on the medium (after compression).
 
         Raises EndOfMedium (nothing written) when the partition is full; check
         ``in_early_warning`` afterwards for the early-warning zone.
@@ -224,7 +224,8 @@ class Partition:
             packed = compress(algorithm, data)
             if len(packed) < len(data):
                 payload, stored_algorithm = packed, algorithm
-        return self._append(Kind.DATA, stored_algorithm, len(data), payload)
+        self._append(Kind.DATA, stored_algorithm, len(data), payload)
+        return len(payload)
 
     def write_mark(self, kind: Kind) -> int:
         return self._append(kind, Algorithm.NONE, 0, b"")
