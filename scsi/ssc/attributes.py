@@ -59,13 +59,20 @@ def _encode(attr_id: int, value: bytes) -> bytes:
                                      value=value))
 
 
-def _read_attribute(dev, req: Request):
+def _addressed(dev, req: Request):
+    """The cartridge, once the CDB's volume and partition numbers are checked."""
     f = req.fields
     if f.logical_volume_number:
         raise req.invalid("logical_volume_number")
     cart = _cartridge(dev)
     if f.partition_number >= len(cart.partitions):
         raise req.invalid("partition_number")
+    return cart
+
+
+def _read_attribute(dev, req: Request):
+    f = req.fields
+    cart = _addressed(dev, req)
     sa = f.service_action
     first = f.first_attribute_identifier
     if sa == ATTRIBUTE_VALUES:
@@ -93,11 +100,7 @@ for _sa, _name in ((ATTRIBUTE_VALUES, "ATTRIBUTE VALUES"), (ATTRIBUTE_LIST, "ATT
 @SSC.register("WRITE ATTRIBUTE", 0x8D, WRITE_ATTRIBUTE, access=Access.WRITE)
 def write_attribute(dev, req: Request):
     f = req.fields
-    if f.logical_volume_number:
-        raise req.invalid("logical_volume_number")
-    cart = _cartridge(dev)
-    if f.partition_number >= len(cart.partitions):
-        raise req.invalid("partition_number")
+    cart = _addressed(dev, req)
     if f.parameter_list_length < 4:
         if f.parameter_list_length == 0:
             return None

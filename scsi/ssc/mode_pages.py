@@ -12,10 +12,9 @@ from images.cartridge import CartridgeError
 
 from ..layout import Layout, bits, reserved
 from ..sense import invalid_field_in_parameter_list
+from ..spc.mode import BLOCK_DESCRIPTOR  # noqa: F401  (the drive validates against it)
 from ..spc.mode_page import ModePage, page_layout
 
-BLOCK_DESCRIPTOR = Layout("block descriptor", bits("density_code", 8), bits("number_of_blocks", 24),
-                          reserved(8), bits("block_length", 24), in_cdb=False)
 MODE_HEADER_DSP = Layout("device-specific parameter", bits("wp", 1), bits("buffered_mode", 3),
                          bits("speed", 4), in_cdb=False)
 
