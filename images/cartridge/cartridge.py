@@ -40,7 +40,8 @@ class Cartridge:
                            for i, p in enumerate(meta.partitions)]
         self.active = self.partitions[0]
         self._dirty = False
-        self._written = 0  # host bytes since the last flush of counters
+        self._written = 0  # host bytes not yet folded into the MiB counters
+        self._wrote = False  # anything written since the last sync point
         self._read = 0
 
     # -- making and opening --------------------------------------------------------
@@ -186,6 +187,7 @@ class Cartridge:
     # -- counters and MAM ------------------------------------------------------------
     def count_written(self, nbytes: int) -> None:
         self._written += nbytes
+        self._wrote = True
 
     def count_read(self, nbytes: int) -> None:
         self._read += nbytes
@@ -227,12 +229,14 @@ class Cartridge:
         return sum(5 + len(v) // 2 for v in self.meta.mam.values())
 
     def _fold_counters(self) -> None:
+        if self._wrote:
+            self.mam_set(0x0804, mam.ascii_value(time.strftime("%Y%m%d%H%M"), 12))
+            self._wrote = False
         if self._written or self._read:
             mib_w, mib_r = self._written // MIB, self._read // MIB
             if mib_w:
                 self.mam_set_int(0x0220, self.mam_int(0x0220) + mib_w)
                 self.mam_set_int(0x0222, self.mam_int(0x0222) + mib_w)
-                self.mam_set(0x0804, mam.ascii_value(time.strftime("%Y%m%d%H%M"), 12))
                 self._written -= mib_w * MIB
             if mib_r:
                 self.mam_set_int(0x0221, self.mam_int(0x0221) + mib_r)

@@ -241,6 +241,7 @@ def test_mam_counters_and_history(cart):
     assert cart.mam_int(0x0220) == 3 and cart.mam_int(0x0222) == 3
     assert cart.mam_get(0x020A).startswith(b"IBM     123")
     assert cart.mam_get(0x0806).rstrip() == b"A00001L8"
+    assert len(cart.mam_get(0x0804)) == 12 and cart.mam_get(0x0804)[:2] == b"20"   # last written
 
 
 def test_one_drive_at_a_time(cart):

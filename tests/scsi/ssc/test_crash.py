@@ -17,7 +17,7 @@ from images.cartridge import Cartridge, Kind
 from support.crash_writer import record
 
 TRIALS = 50
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]   # the repository
 
 
 def verify(path: str, seed_of_record) -> int:
@@ -40,7 +40,7 @@ def test_kill_during_writes(tmp_path, batch):
     rng = random.Random(batch)
     path = str(tmp_path / "C00001L8")
     Cartridge.create(path, capacity=1 << 30).close()
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "tests"), os.environ.get("PYTHONPATH", "")]))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "tests")]))
     # Every run appends to the same cartridge with its own seed, so what an
     # earlier run wrote must survive every later kill too.
     seeds: list[tuple[int, int]] = []   # (first record number, seed)
