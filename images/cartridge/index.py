@@ -17,7 +17,7 @@ from enum import IntEnum
 
 import struct
 
-import crc32c
+from .checksum import crc32c
 from construct import Int8ub, Int32ub, Int64ub, Padding, Struct
 
 CHECKPOINT_EVERY = 64
@@ -45,7 +45,7 @@ assert _PACKED.size == ENTRY_SIZE
 
 def encode_entry(kind: EntryType, obj: int, offset: int) -> bytes:
     body = _PACKED.pack(kind, obj, offset, 0)[:-4]
-    return body + crc32c.crc32c(body).to_bytes(4, "big")
+    return body + crc32c(body).to_bytes(4, "big")
 
 
 class Index:
@@ -67,7 +67,7 @@ class Index:
         last_obj = -1
         for off in range(0, len(raw), ENTRY_SIZE):
             chunk = raw[off:off + ENTRY_SIZE]
-            if crc32c.crc32c(chunk[:-4]) != int.from_bytes(chunk[-4:], "big"):
+            if crc32c(chunk[:-4]) != int.from_bytes(chunk[-4:], "big"):
                 break
             e = _ENTRY.parse(chunk)
             if e.type not in (1, 2, 3) or e.object < last_obj or e.offset >= log_size:

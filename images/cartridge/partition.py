@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-import crc32c
+from .checksum import crc32c
 
 from . import record
 from .compression import Algorithm, compress, decompress
@@ -83,7 +83,7 @@ class Partition:
         if last is not None and last[1].stored:
             # Only the last record can be torn by a kill; check its payload too.
             last_off, h = last
-            if crc32c.crc32c(os.pread(self.fd, h.stored, last_off + HEADER_SIZE)) != h.payload_crc:
+            if crc32c(os.pread(self.fd, h.stored, last_off + HEADER_SIZE)) != h.payload_crc:
                 obj, off = obj - 1, last_off
                 self.index.forget_from(obj)
         if off < size:
@@ -166,7 +166,7 @@ class Partition:
         n = min(h.length, len(buf))
         if h.algorithm == Algorithm.NONE and n == h.length:
             got = os.preadv(self.fd, [buf[:n]], off + HEADER_SIZE) if n else 0
-            if got != n or crc32c.crc32c(buf[:n]) != h.payload_crc:
+            if got != n or crc32c(buf[:n]) != h.payload_crc:
                 raise MediumError(f"{self.log_path}: CRC error in block at object {self.pos - 1}", self.pos - 1)
             return ReadResult(Kind.DATA, h.length, n, h.stored)
         payload = self._read_payload(off, h)
@@ -184,7 +184,7 @@ class Partition:
             self._scratch = bytearray(h.stored)
         view = memoryview(self._scratch)[: h.stored]
         got = os.preadv(self.fd, [view], off + HEADER_SIZE)
-        if got != h.stored or crc32c.crc32c(view) != h.payload_crc:
+        if got != h.stored or crc32c(view) != h.payload_crc:
             raise MediumError(f"{self.log_path}: CRC error in block at object {self.pos - 1}", self.pos - 1)
         return view
 
@@ -267,7 +267,7 @@ class Partition:
             raise EndOfMedium(f"partition {self.number} is full")
         self.truncate_here()
         head = record.encode(kind, algorithm, length, stored, self.pos,
-                             crc32c.crc32c(payload) if stored else 0)
+                             crc32c(payload) if stored else 0)
         total = HEADER_SIZE + stored
         written = os.pwritev(self.fd, [head, payload] if stored else [head], self.end)
         if written != total:  # a short write to a regular file: finish it

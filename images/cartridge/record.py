@@ -13,7 +13,7 @@ from enum import IntEnum
 
 import struct
 
-import crc32c
+from .checksum import crc32c
 from construct import Const, Int8ub, Int16ub, Int32ub, Int64ub, Struct
 
 MAGIC = b"VTLR"
@@ -61,14 +61,14 @@ class Header:
 
 def encode(kind: Kind, algorithm: int, length: int, stored: int, obj: int, payload_crc: int) -> bytes:
     body = _PACKED.pack(MAGIC, kind, algorithm, 0, length, stored, obj, payload_crc, 0)[:-4]
-    return body + crc32c.crc32c(body).to_bytes(4, "big")
+    return body + crc32c(body).to_bytes(4, "big")
 
 
 def decode(raw: bytes | memoryview) -> Header | None:
     """The header in ``raw``, or None if it is not a whole, intact header."""
     if len(raw) < HEADER_SIZE or raw[:4] != MAGIC:
         return None
-    if crc32c.crc32c(raw[:HEADER_SIZE - 4]) != int.from_bytes(raw[HEADER_SIZE - 4:HEADER_SIZE], "big"):
+    if crc32c(raw[:HEADER_SIZE - 4]) != int.from_bytes(raw[HEADER_SIZE - 4:HEADER_SIZE], "big"):
         return None
     _, kind_code, algorithm, _, length, stored, obj, payload_crc, _ = _PACKED.unpack_from(raw)
     try:

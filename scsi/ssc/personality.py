@@ -10,6 +10,7 @@ LTO-10; writes one back).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from images.cartridge import DENSITIES, Algorithm
 from tapeconf import TapeConfig, get_bundled
@@ -54,7 +55,7 @@ class DrivePersonality:
     def product(self) -> str:
         return self.config.product_id
 
-    @property
+    @cached_property
     def native_density(self) -> int:
         for key in ("h", "a", "m", "l"):
             code = self.config.settings[key].density
@@ -62,24 +63,24 @@ class DrivePersonality:
                 return code
         return 0
 
-    @property
+    @cached_property
     def read_densities(self) -> tuple[int, ...]:
         return _COMPAT.get(self.native_density, ((self.native_density,), ()))[0]
 
-    @property
+    @cached_property
     def write_densities(self) -> tuple[int, ...]:
         return _COMPAT.get(self.native_density, ((), (self.native_density,)))[1]
 
-    @property
+    @cached_property
     def is_lto(self) -> bool:
         d = DENSITIES.get(self.native_density)
         return d is not None and d.organization == "LTO-CVE"
 
-    @property
+    @cached_property
     def supports_compression(self) -> bool:
         return any(s.algorithm for s in self.config.settings.values())
 
-    @property
+    @cached_property
     def compression_algorithm_code(self) -> int:
         """The SCSI algorithm code the drive reports in mode page 0x0F."""
         codes = [s.algorithm for s in self.config.settings.values() if s.algorithm]

@@ -28,3 +28,11 @@ def test_damaged_headers_are_rejected():
     raw[10] ^= 1
     assert record.decode(bytes(raw)) is None
     assert record.decode(b"VTLR") is None
+
+
+@given(data=st.binary(max_size=5000))
+def test_checksum_is_crc32c_as_an_independent_implementation_computes_it(data):
+    import crc32c as reference
+    from images.cartridge.checksum import crc32c
+    assert crc32c(data) == reference.crc32c(data)
+    assert crc32c(memoryview(bytearray(data))[1:]) == reference.crc32c(data[1:])
