@@ -27,11 +27,16 @@ def verify6(dev, req: Request):
     n = f.verification_length
     if n == 0:
         return None
-    sizes = [dev.block_length] * n if f.fixed else [n]
-    expected = req.parameters(sum(sizes)) if f.bytcmp else None
+    if not f.fixed and n > dev.personality.max_block_length:
+        raise req.invalid("verification_length")
+    size = dev.block_length if f.fixed else n
+    count = n if f.fixed else 1
+    if size * count > 64 * 1024 * 1024:
+        raise req.invalid("verification_length")
+    expected = req.parameters(size * count) if f.bytcmp else None
     offset = 0
-    scratch = memoryview(bytearray(max(sizes)))
-    for i, size in enumerate(sizes):
+    scratch = memoryview(bytearray(size))
+    for i in range(count):
         residue = (n - i) if f.fixed else n
         try:
             r = read_block(dev, part, scratch[:size])
