@@ -209,6 +209,9 @@ class ScsiDevice:
         # Filled in by the SPC modules this device uses.
         self.reservations = None  # type: ignore[assignment]
         self.descriptor_sense = False
+        # Commands that ended in an exception of ours (answered HARDWARE ERROR):
+        # always 0 unless we have a bug; the fuzz test holds us to that.
+        self.internal_errors = 0
 
     def supported_commands(self) -> list[Command]:
         """Every command this device accepts, by opcode then service action
@@ -234,8 +237,6 @@ class ScsiDevice:
             log.exception("internal error executing CDB %s", bytes(cdb).hex())
             self.internal_errors += 1
             return self._check_condition(check(SenseKey.HARDWARE_ERROR, Asc.INTERNAL_TARGET_FAILURE))
-
-    internal_errors = 0
 
     def _check_condition(self, cc: CheckCondition) -> Result:
         data = memoryview(cc.data) if cc.data is not None else _EMPTY

@@ -106,6 +106,6 @@ class Layout:
         return f"Layout({self.name}, {self.size} bytes)"
 
 
-def control(name: str = "control") -> list[Construct]:
+def control() -> list[Construct]:
     """The SAM control byte: vendor bits, NACA, obsolete flag, LINK."""
     return [bits("vendor", 2), reserved(3), bits("naca", 1), bits("flag", 1), bits("link", 1)]

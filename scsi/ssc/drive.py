@@ -19,6 +19,7 @@ from ..device import ScsiDevice
 from ..identity import Identity
 from ..nexus import Nexus
 from ..sense import Asc, CheckCondition, Sense, SenseKey, check
+from ..spc.reservations import Reservations
 from .commands import SSC
 from .log_pages import log_pages
 from .mode_pages import mode_pages
@@ -65,7 +66,6 @@ class TapeDrive(ScsiDevice):
         self.mode_pages = mode_pages(self)
         self.log_pages = log_pages(self)
         self.vpd_pages = {0xB0: vpd_b0(self)}
-        from ..spc.reservations import Reservations
         self.reservations = Reservations(self)
 
     # -- cartridge in and out (library and embedding API) -----------------------------

@@ -36,12 +36,22 @@ def test_prevent_medium_removal(drive):
     assert run(drive, c.load_unload(False)).good
 
 
-def test_no_autoload_needs_a_load(make_drive):
-    drive = make_drive("STK_T10000D", media="T10KD", load=True)
-    if drive.personality.autoload:
-        pytest.skip("bundled T10000D autoloads")
+def test_no_autoload_needs_a_load(tmp_path):
+    """A personality whose tape configuration file says autoload=no waits for LOAD."""
+    import dataclasses
+
+    from images.cartridge import Cartridge
+    from scsi.ssc import DrivePersonality, TapeDrive
+    from tapeconf import get_bundled
+
+    config = dataclasses.replace(get_bundled("IBM_LTO8"), autoload=False)
+    drive = TapeDrive(DrivePersonality(config), "NOAUTO", power_on_ua=False)
+    drive.insert(Cartridge.create(str(tmp_path / "n"), capacity=1 << 20))
     a = run(drive, c.test_unit_ready())
-    assert a.sense.code == (0x04, 0x02)
+    assert (a.sense.key, a.sense.code) == (SenseKey.NOT_READY, (0x04, 0x02))
+    assert run(drive, c.load_unload(True)).good
+    assert run(drive, c.test_unit_ready()).good
+    drive.eject().close()
 
 
 def test_empty_drive_is_not_ready(make_drive):
