@@ -230,7 +230,9 @@ class Cartridge:
 
     def _fold_counters(self) -> None:
         if self._wrote:
-            self.mam_set(0x0804, mam.ascii_value(time.strftime("%Y%m%d%H%M"), 12))
+            stamp = mam.ascii_value(time.strftime("%Y%m%d%H%M"), 12)
+            if self.mam_get(0x0804) != stamp:   # minute resolution: rewrite the label once a minute at most
+                self.mam_set(0x0804, stamp)
             self._wrote = False
         if self._written or self._read:
             mib_w, mib_r = self._written // MIB, self._read // MIB
