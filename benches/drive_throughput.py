@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 import time
 
-from images.cartridge import Algorithm, Cartridge
+from images.cartridge import Cartridge
 from scsi import LOCAL, Status
 from scsi.ssc import DrivePersonality, TapeDrive
 

@@ -8,11 +8,11 @@ one place and lets tests compare meaning rather than bytes.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from enum import IntEnum
 
 from construct import (
-    BitStruct, BitsInteger, Bytes, Flag, GreedyBytes, GreedyRange, Int8ub, Int16ub, Int32ub,
+    BitStruct, BitsInteger, Bytes, Flag, GreedyBytes, GreedyRange, Int8ub, Int32ub,
     Int64ub, Padding, Prefixed, Struct, Switch, this,
 )
 

@@ -7,7 +7,7 @@ are computed live, so they are always true.
 """
 from __future__ import annotations
 
-from construct import BitStruct, BitsInteger, Flag, GreedyBytes, Int16ub, Int32ub, Padding, Prefixed, Struct
+from construct import BitStruct, BitsInteger, Flag, GreedyBytes, Int16ub, Padding, Prefixed, Struct
 
 from images.cartridge import mam
 

@@ -8,7 +8,6 @@ import sys
 import tarfile
 import io
 
-import pytest
 
 from vtl.api import Drive
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from images.cartridge import Cartridge, CartridgeError, Kind, MediumError, media_for_barcode, media_type
+from images.cartridge import Cartridge, CartridgeError, Kind, MediumError, media_type
 from images.cartridge import mam as mamdef
 from images.cartridge.media import DENSITIES, MEDIA
 

@@ -270,7 +270,7 @@ def test_media_catalogue():
 def test_memory_is_the_index_only(cart):
     """Writing many records grows only the checkpoint array (1 per 64 objects)."""
     p = cart.active
-    for i in range(CHECKPOINT_EVERY * 20):
+    for _i in range(CHECKPOINT_EVERY * 20):
         p.write(memoryview(b"r"))
     assert len(p.index.checkpoints) == 20
     assert len(p._scratch) == 0

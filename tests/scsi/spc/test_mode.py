@@ -116,7 +116,7 @@ def test_saved_values_are_not_supported(run, expect_check):
                  Asc.SAVING_PARAMETERS_NOT_SUPPORTED, FieldPointer(2, 7))
 
 
-def test_unknown_page(run, invalid_cdb):
+def test_sense_of_an_unknown_page(run, invalid_cdb):
     invalid_cdb(run(sense6(0x05)), 2, 5)
     invalid_cdb(run(sense10(0x05)), 2, 5)
 
@@ -262,7 +262,7 @@ def test_device_specific_parameter_refused(run, invalid_parameter):
     invalid_parameter(run(select10(data), data), 3, 6)
 
 
-def test_unknown_page(run, invalid_parameter):
+def test_select_of_an_unknown_page(run, invalid_parameter):
     data = header6() + TUNABLE + bytes.fromhex("0502 0000")
     invalid_parameter(run(select6(data), data), 4 + len(TUNABLE), 5)
 

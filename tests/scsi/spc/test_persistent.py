@@ -747,7 +747,7 @@ class PersistentReservationMachine(RuleBasedStateMachine):
     @initialize(keys=st.lists(st.sampled_from([0, 1, 2, 3]), min_size=4, max_size=4))
     def meet_everyone(self, keys) -> None:
         """Every nexus is seen, and most start registered (key zero: not registered)."""
-        for n, key in zip(NEXUSES, keys):
+        for n, key in zip(NEXUSES, keys, strict=False):
             ok(self.dev.execute(n, six(ALWAYS_LIKE)))
             if key:
                 ok(out(self.dev, n, REGISTER, 0, key))

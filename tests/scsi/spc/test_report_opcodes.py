@@ -23,7 +23,7 @@ def test_all_commands(run, device):
     entries = descriptors(data, 8)
     commands = device.supported_commands()
     assert len(entries) == len(commands)
-    for entry, cmd in zip(entries, commands):
+    for entry, cmd in zip(entries, commands, strict=True):
         assert entry[0] == cmd.opcode
         assert entry[1] == 0 and entry[4] == 0
         assert int.from_bytes(entry[2:4], "big") == (cmd.service_action or 0)
@@ -37,7 +37,7 @@ def test_all_commands(run, device):
 def test_all_commands_with_timeouts(run, device):
     data = bytes(run(rsoc(rctd=True)).data)
     entries = descriptors(data, 20)
-    for entry, cmd in zip(entries, device.supported_commands()):
+    for entry, cmd in zip(entries, device.supported_commands(), strict=True):
         assert entry[5] & 0x02                                    # CTDP
         assert entry[8:10] == bytes([0x00, 0x0A])                 # descriptor length
         assert int.from_bytes(entry[12:16], "big") == 0           # no nominal time claimed
@@ -115,7 +115,7 @@ def test_usage_data_marks_exactly_the_named_fields(device):
         assert len(usage) == cmd.layout.size and usage[0] == cmd.opcode
         assert usage[-1] == 0xC7                                   # vendor bits, NACA, FLAG, LINK
         parsed = cmd.layout.parse(usage)
-        for name, (byte, bit, width) in cmd.layout.field_bits().items():
+        for name, (_byte, _bit, width) in cmd.layout.field_bits().items():
             if name in ("opcode", "service_action"):
                 continue
             assert parsed[name] in ((1 << width) - 1, True), (cmd.name, name)

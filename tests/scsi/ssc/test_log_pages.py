@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from scsi import LOCAL, Nexus
+from scsi import Nexus
 from support.answers import run
 import support.cdbs as c
 
