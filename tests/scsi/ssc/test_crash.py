@@ -50,7 +50,7 @@ def test_kill_during_writes(tmp_path, batch):
         proc = subprocess.Popen([sys.executable, "-m", "support.crash_writer", path, str(seed)],
                                 stdout=subprocess.PIPE, text=True, env=env, cwd=str(ROOT))
         seeds.append((synced, seed))
-        deadline = time.monotonic() + rng.uniform(0.3, 1.2)
+        deadline = time.monotonic() + rng.uniform(0.5, 1.5)
         last = synced
         os.set_blocking(proc.stdout.fileno(), False)
         while time.monotonic() < deadline:
