@@ -39,7 +39,7 @@ def verify(path: str, seed_of_record) -> int:
 def test_kill_during_writes(tmp_path, batch):
     rng = random.Random(batch)
     path = str(tmp_path / "C00001L8")
-    Cartridge.create(path, capacity=1 << 30).close()
+    Cartridge.create(path, capacity=4 << 30).close()
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "tests")]))
     # Every run appends to the same cartridge with its own seed, so what an
     # earlier run wrote must survive every later kill too.
