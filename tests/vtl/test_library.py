@@ -1,0 +1,231 @@
+"""The library model in-process: moves, drives, operator actions, restarts and
+configuration changes, with the state store underneath."""
+from __future__ import annotations
+
+import pytest
+
+from images.cartridge import Cartridge
+from scsi import Nexus, Status
+from scsi.sense import decode
+from scsi.smc import ElementType, MoveRefused, Refusal
+from scsi.ssc import DriveState
+from support.daemon import small_config
+from vtl.config import loads
+from vtl.library import LibraryError
+from vtl.node import Node
+
+A, B = Nexus("iqn.host-a"), Nexus("iqn.host-b")
+
+
+def settle(device, nexus) -> None:
+    """Take the pending unit attentions (power on, medium change) off ``nexus``."""
+    for _ in range(8):
+        r = device.execute(nexus, bytes(6))
+        if r.status == Status.GOOD or decode(r.sense).key != 6:
+            return
+
+
+def node_for(tmp_path, **kw) -> Node:
+    return Node(loads(small_config(**kw), base=tmp_path, source=tmp_path / "vtl.toml"))
+
+
+@pytest.fixture
+def node(tmp_path):
+    n = node_for(tmp_path)
+    yield n
+    n.close()
+
+
+def slots(lib):
+    return [e for e in lib.elements() if e.type == ElementType.STORAGE]
+
+
+def drive_addresses(lib):
+    return [e.address for e in lib.elements() if e.type == ElementType.DATA_TRANSFER]
+
+
+def test_configured_cartridges_are_created_and_placed(node, tmp_path):
+    lib = node.library()
+    full = [e for e in slots(lib) if e.full]
+    assert [e.barcode for e in full] == [f"TST{i:03d}L8" for i in range(8)]
+    assert len(slots(lib)) == 12
+    assert (tmp_path / "cartridges" / "lib0" / "TST000L8" / "cartridge.json").exists()
+    assert {a[0] for a in node.aliases()} == {"mc0", "st0", "st1"}
+
+
+def test_a_move_into_a_drive_loads_it_and_out_requires_unload(node):
+    lib = node.library()
+    src = slots(lib)[0].address
+    drv = drive_addresses(lib)[0]
+    lib.move(src, drv)
+    bay = lib.bays[drv]
+    assert bay.drive.cartridge.barcode == "TST000L8"
+    assert bay.drive.state == (DriveState.READY if bay.drive.personality.autoload else DriveState.INSERTED)
+    bay.drive.thread() if bay.drive.state == DriveState.INSERTED else None
+    with pytest.raises(MoveRefused) as e:
+        lib.move(drv, src)
+    assert e.value.refusal == Refusal.MEDIUM_LOADED
+    assert node.store.location("TST000L8").address == drv
+    bay.drive.unthread()
+    lib.move(drv, src)
+    assert bay.drive.cartridge is None and node.store.location("TST000L8").address == src
+    assert lib.element(src).barcode == "TST000L8"
+
+
+def test_operator_unload_goes_home_to_the_source_slot(node):
+    lib = node.library()
+    src = slots(lib)[3].address
+    drv = drive_addresses(lib)[1]
+    lib.load(src, drv)
+    assert lib.unload(drv) == src
+    assert lib.element(src).barcode == "TST003L8"
+
+
+def test_removal_prevented_by_a_host_blocks_the_operator(node):
+    lib = node.library()
+    drv = drive_addresses(lib)[0]
+    lib.load(slots(lib)[0].address, drv)
+    d = node.find_device("st0")
+    settle(d, A)
+    assert d.execute(A, bytes([0x1E, 0, 0, 0, 1, 0])).status == Status.GOOD   # PREVENT
+    with pytest.raises(LibraryError, match="prevented medium removal"):
+        lib.unload(drv)
+    assert d.execute(A, bytes([0x1E, 0, 0, 0, 0, 0])).status == Status.GOOD   # ALLOW
+    lib.unload(drv)
+
+
+def test_import_and_export_raise_a_unit_attention_on_the_changer(node):
+    lib = node.library()
+    mc = node.find_device("mc0")
+    settle(mc, A)
+    el = lib.import_cartridge("NEW001L8")
+    assert el.type == ElementType.IMPORT_EXPORT and el.imported
+    r = mc.execute(A, bytes(6))
+    assert r.status == Status.CHECK_CONDITION
+    sense = decode(r.sense)
+    assert (sense.asc, sense.ascq) == (0x28, 0x01)
+    assert node.store.location("NEW001L8").address == el.address
+    lib.export_cartridge("NEW001L8")
+    assert node.store.location("NEW001L8") is None and node.store.entry("NEW001L8") is not None
+    again = lib.import_cartridge("NEW001L8")       # back from the vault
+    assert again.barcode == "NEW001L8"
+
+
+def test_a_locked_door_refuses_import_and_export(node):
+    lib = node.library()
+    mc = node.find_device("mc0")
+    settle(mc, B)
+    assert mc.execute(B, bytes([0x1E, 0, 0, 0, 1, 0])).status == Status.GOOD
+    with pytest.raises(LibraryError, match="locked by a host"):
+        lib.import_cartridge("NEW002L8")
+    with pytest.raises(LibraryError, match="locked by a host"):
+        lib.export_cartridge("TST000L8")
+    assert mc.execute(B, bytes([0x1E, 0, 0, 0, 0, 0])).status == Status.GOOD
+    lib.import_cartridge("NEW002L8")
+
+
+def test_full_mailslots_and_drive_export_are_plain_errors(node):
+    lib = node.library()
+    lib.import_cartridge("NEW010L8")
+    lib.import_cartridge("NEW011L8")
+    with pytest.raises(LibraryError, match="import/export slot.*full"):
+        lib.import_cartridge("NEW012L8")
+    drv = drive_addresses(lib)[0]
+    lib.load(slots(lib)[0].address, drv)
+    with pytest.raises(LibraryError, match="Unload it first"):
+        lib.export_cartridge("TST000L8")
+
+
+def test_a_restart_puts_every_cartridge_back_where_the_store_says(tmp_path):
+    n = node_for(tmp_path)
+    lib = n.library()
+    drv = drive_addresses(lib)
+    lib.load(slots(lib)[0].address, drv[0])
+    lib.move(slots(lib)[1].address, slots(lib)[11].address)
+    n.close()
+    n = node_for(tmp_path)
+    lib = n.library()
+    assert lib.bays[drv[0]].drive.cartridge.barcode == "TST000L8"
+    assert lib.element(slots(lib)[11].address).barcode == "TST001L8"
+    assert not lib.element(slots(lib)[1].address).full
+    n.close()
+
+
+def test_adding_slots_and_drives_keeps_cartridges_where_they_are(tmp_path):
+    n = node_for(tmp_path)
+    lib = n.library()
+    lib.move(slots(lib)[0].address, slots(lib)[10].address)
+    lib.load(slots(lib)[1].address, drive_addresses(lib)[1])
+    before = {e.address: e.barcode for e in lib.elements() if e.full}
+    n.close()
+    n = node_for(tmp_path, slots=40, drives=4)
+    lib = n.library()
+    after = {e.address: e.barcode for e in lib.elements() if e.full}
+    assert after == before
+    assert len(slots(lib)) == 40 and len(drive_addresses(lib)) == 4
+    assert {a[0] for a in n.aliases()} == {"mc0", "st0", "st1", "st2", "st3"}
+    n.close()
+
+
+def test_removing_slots_rehomes_their_cartridges(tmp_path):
+    n = node_for(tmp_path)
+    lib = n.library()
+    lib.move(slots(lib)[0].address, slots(lib)[11].address)
+    n.close()
+    n = node_for(tmp_path, slots=10)
+    lib = n.library()
+    held = sorted(e.barcode for e in lib.elements() if e.full)
+    assert held == [f"TST{i:03d}L8" for i in range(8)]
+    n.close()
+
+
+def test_an_interrupted_import_is_finished_at_start_up(tmp_path):
+    n = node_for(tmp_path)
+    lib = n.library()
+    path = str(lib.cartridge_path("HALF01L8"))
+    mail = [e for e in lib.elements() if e.type == ElementType.IMPORT_EXPORT][0].address
+    n.store.intend("create", "HALF01L8", library="lib0", path=path, media="LTO8", address=mail, imported=True)
+    Cartridge.create(path, "LTO8", "HALF01L8").close()      # ...and then the daemon died
+    n.store.intend("create", "GONE01L8", library="lib0", path=path + "x", media="LTO8", address=None)
+    n.close()
+    n = node_for(tmp_path)
+    assert n.store.pending() == []
+    assert n.library().element(mail).barcode == "HALF01L8"
+    assert n.store.entry("GONE01L8") is None
+    n.close()
+
+
+def test_aptpl_reservations_survive_a_restart(tmp_path):
+    n = node_for(tmp_path)
+    d = n.find_device("st0")
+    settle(d, A)
+    key = (0x1234).to_bytes(8, "big")
+    params = bytes(8) + key + bytes(4) + bytes([0x01]) + bytes(3)   # SPEC_I_PT=0, APTPL=1
+    cdb = bytes([0x5F, 0x00, 0, 0, 0, 0, 0, 0, len(params), 0])     # REGISTER
+    assert d.execute(A, cdb, params).status == Status.GOOD
+    n.close()
+    n = node_for(tmp_path)
+    regs = n.find_device("st0").device.reservations.registrations
+    assert [(r.initiator, r.key) for r in regs] == [("iqn.host-a", 0x1234)]
+    n.close()
+
+
+def test_offline_drive_is_not_accessible(node):
+    lib = node.library()
+    drv = drive_addresses(lib)[0]
+    lib.set_online(drv, False)
+    assert not lib.element(drv).accessible
+    with pytest.raises(MoveRefused) as e:
+        lib.move(slots(lib)[0].address, drv)
+    assert e.value.refusal == Refusal.NOT_ACCESSIBLE
+    lib.set_online(drv, True)
+    lib.move(slots(lib)[0].address, drv)
+
+
+def test_devices_are_found_by_alias_serial_and_mapping(node):
+    assert node.find_device("st1").serial == "TESTDRV1"
+    assert node.find_device("testdrv0").serial == "TESTDRV0"
+    assert node.find_device("SN[TESTDRV1]L2").serial == "TESTDRV1"
+    assert node.find_device("sn[testchg0]").kind == "media-changer"
+    with pytest.raises(LibraryError, match="No device is called"):
+        node.find_device("st9")

@@ -1,0 +1,515 @@
+"""The control API: every request the CLI can make of a running daemon.
+
+One table maps a method name to a handler ``(node, **params) -> JSON value``.
+Handlers raise :class:`ApiError` (or the library's own errors, which carry
+operator-facing sentences); the control server turns them into error
+replies.  They run on worker threads, one request at a time per library
+(the library lock), so blocking cartridge I/O never stalls the socket.
+"""
+from __future__ import annotations
+
+import base64
+import logging
+from typing import Any, Callable
+
+from images.cartridge import Cartridge, CartridgeError
+from images.cartridge.media import media_type
+from scsi import Nexus
+from scsi.sense import SenseKey
+from scsi.smc import Element, ElementType, MoveRefused, Refusal
+from scsi.ssc import DriveState
+from tapeconf import QualificationTable, device_listing
+from tapeconf.aliases import AliasScope
+
+from ..library import Library, LibraryError
+from ..node import CHANGER, TAPE, Device, Node
+from ..units import parse_size
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[..., Any]
+METHODS: dict[str, Handler] = {}
+
+OPERATOR = Nexus("vtl-operator")
+"""The I_T nexus of commands the operator sends through `vtl tape position`, `vtl scsi`."""
+
+
+class ApiError(Exception):
+    """A request the daemon refuses; the message is for the operator."""
+
+
+def method(name: str) -> Callable[[Handler], Handler]:
+    def deco(fn: Handler) -> Handler:
+        METHODS[name] = fn
+        return fn
+    return deco
+
+
+def call(node: Node, name: str, params: dict[str, Any]) -> Any:
+    fn = METHODS.get(name)
+    if fn is None:
+        raise ApiError(f"The daemon does not know the request {name!r}; are the CLI and `vtl serve` the "
+                       "same version?")
+    try:
+        return fn(node, **params)
+    except TypeError as e:
+        if "argument" in str(e):
+            raise ApiError(f"Bad parameters for {name}: {e}") from None
+        raise
+    except MoveRefused as e:
+        raise ApiError(refusal_message(node, e)) from None
+    except (LibraryError, CartridgeError) as e:
+        raise ApiError(str(e)) from None
+
+
+def refusal_message(node: Node, e: MoveRefused) -> str:
+    where = f"element {e.address}" if e.address is not None else "the element"
+    text = {
+        Refusal.INVALID_ADDRESS: f"There is no {where} in this library; `vtl inventory` lists them.",
+        Refusal.SOURCE_EMPTY: f"Nothing to move: {where} is empty.",
+        Refusal.DESTINATION_FULL: f"The destination, {where}, already holds a cartridge; choose an empty one.",
+        Refusal.REMOVAL_PREVENTED: f"A host has prevented medium removal ({where}); let the backup "
+                                   "application finish or allow removal, then try again.",
+        Refusal.MEDIUM_LOADED: f"The drive at {where} still has its tape loaded; unload it first "
+                               "(vtl unload <drive>).",
+        Refusal.NOT_ACCESSIBLE: f"{where.capitalize()} is not accessible (offline drive or open door); "
+                                "bring it online first (vtl tape online <drive>).",
+        Refusal.INCOMPATIBLE: "The cartridge cannot be used there",
+    }[e.refusal]
+    return text + (f" ({e.detail})" if e.detail else "")
+
+
+# -- views ---------------------------------------------------------------------------------
+def element_view(lib: Library, e: Element) -> dict[str, Any]:
+    out: dict[str, Any] = {"library": lib.name, "address": e.address, "type": e.type.name.lower(),
+                           "barcode": e.barcode, "source": e.source, "accessible": e.accessible,
+                           "exception": None if e.exception is None else "%02X/%02X" % e.exception}
+    if e.type == ElementType.IMPORT_EXPORT:
+        out["imported"] = e.imported
+    if e.type == ElementType.DATA_TRANSFER:
+        out["drive"] = e.identifier
+    return out
+
+
+def drive_view(node: Node, d: Device) -> dict[str, Any]:
+    bay = d.bay
+    assert bay is not None
+    drive = bay.drive
+    cfg = drive.personality.config
+    el = d.library.element(d.address)  # type: ignore[arg-type]
+    return {
+        "alias": node.alias_of(d), "serial": d.serial, "lun": d.lun, "library": d.library.name,
+        "address": d.address, "mapping": d.mapping, "physical_path": d.physical_path,
+        "vendor": drive.identity.vendor, "product": drive.identity.product,
+        "description": f"{cfg.display_vendor} {cfg.display_product}".strip(),
+        "wwn": f"{drive.identity.naa_name:016x}", "online": bay.online,
+        "state": drive.state.value, "barcode": el.barcode,
+        "loaded": drive.state == DriveState.READY, "removal_prevented": bay.removal_prevented,
+        "position": _position(drive), "compression": bool(drive.compression),
+        "block_size": drive.block_length, "trace": node.store.device_flags(d.serial)[1],
+    }
+
+
+def changer_view(node: Node, d: Device) -> dict[str, Any]:
+    lib = d.library
+    c = lib.changer
+    return {"alias": node.alias_of(d), "serial": d.serial, "lun": d.lun, "library": lib.name,
+            "mapping": d.mapping, "physical_path": d.physical_path, "vendor": c.identity.vendor,
+            "product": c.identity.product, "wwn": f"{c.identity.naa_name:016x}",
+            "door_locked": lib.door_locked}
+
+
+def _position(drive) -> dict[str, Any] | None:
+    cart = drive.cartridge
+    if cart is None or drive.state != DriveState.READY:
+        return None
+    part = cart.active
+    return {"partition": part.number, "block": part.pos, "eod": part.eod}
+
+
+def _element(node: Node, ref: Any, library: str | None) -> tuple[Library, int]:
+    return node.element(ref if isinstance(ref, int) else str(ref), library)
+
+
+# -- status and inventory ----------------------------------------------------------------------
+@method("status")
+def status(node: Node) -> dict[str, Any]:
+    libs = []
+    for lib in node.libraries.values():
+        els = lib.elements()
+
+        def count(kind: ElementType, full: bool | None = None, els=els) -> int:
+            return sum(1 for e in els if e.type == kind and (full is None or e.full == full))
+        changer = next(d for d in node.changers() if d.library is lib)
+        libs.append({
+            "name": lib.name, "changer": changer_view(node, changer),
+            "slots": {"total": count(ElementType.STORAGE), "used": count(ElementType.STORAGE, True)},
+            "mailslots": {"total": count(ElementType.IMPORT_EXPORT),
+                          "used": count(ElementType.IMPORT_EXPORT, True)},
+            "drives": [drive_view(node, d) for d in node.drives() if d.library is lib],
+            "door_locked": lib.door_locked,
+        })
+    return {"node": node.name, "state": str(node.store.path), "libraries": libs}
+
+
+@method("inventory")
+def inventory(node: Node, library: str | None = None, type: str | None = None) -> list[dict[str, Any]]:
+    libs = [node.library(library)] if library else list(node.libraries.values())
+    try:
+        kinds = None if type is None else {ElementType[t.strip().upper().replace("-", "_")]
+                                           for t in type.split(",")}
+    except KeyError:
+        raise ApiError(f"Element types are storage, import-export and data-transfer, not {type!r}.") from None
+    return [element_view(lib, e) for lib in libs for e in lib.elements()
+            if e.type != ElementType.TRANSPORT and (kinds is None or e.type in kinds)]
+
+
+# -- media movement ---------------------------------------------------------------------------
+@method("move")
+def move(node: Node, source: Any, destination: Any, library: str | None = None) -> dict[str, Any]:
+    lib, src = _element(node, source, library)
+    lib2, dst = _element(node, destination, library or lib.name)
+    if lib2 is not lib:
+        raise ApiError(f"{source} is in library {lib.name} and {destination} in {lib2.name}; a robot "
+                       "moves cartridges only inside its own library (export, then import).")
+    barcode = lib.element(src).barcode
+    lib.move(src, dst)
+    return {"library": lib.name, "barcode": barcode, "source": src, "destination": dst}
+
+
+@method("load")
+def load(node: Node, cartridge: Any, drive: str) -> dict[str, Any]:
+    d = node.find_device(drive, TAPE)
+    lib, src = _element(node, cartridge, d.library.name)
+    if lib is not d.library:
+        raise ApiError(f"Cartridge {cartridge} is in library {lib.name} but drive {drive} is in "
+                       f"{d.library.name}.")
+    el = lib.element(src)
+    if el.type == ElementType.DATA_TRANSFER:
+        raise ApiError(f"Cartridge {el.barcode} is already in drive {el.identifier} (element {src}).")
+    barcode = el.barcode
+    lib.load(src, d.address)  # type: ignore[arg-type]
+    return {"library": lib.name, "barcode": barcode, "drive": d.serial, "alias": node.alias_of(d),
+            "source": src, "state": d.bay.drive.state.value}  # type: ignore[union-attr]
+
+
+@method("unload")
+def unload(node: Node, drive: str, to: Any = None) -> dict[str, Any]:
+    d = node.find_device(drive, TAPE)
+    lib = d.library
+    dest = None if to is None else _element(node, to, lib.name)[1]
+    barcode = lib.element(d.address).barcode  # type: ignore[arg-type]
+    slot = lib.unload(d.address, dest)  # type: ignore[arg-type]
+    return {"library": lib.name, "barcode": barcode, "drive": d.serial, "destination": slot}
+
+
+@method("import")
+def import_(node: Node, barcode: str, media: str | None = None, capacity: str | None = None,
+            library: str | None = None) -> dict[str, Any]:
+    lib = node.library(library)
+    cap = parse_size(capacity) if capacity else None
+    el = lib.import_cartridge(barcode, media, cap)
+    return element_view(lib, el)
+
+
+@method("export")
+def export(node: Node, barcode: str) -> dict[str, Any]:
+    lib, _ = node.locate(barcode)
+    address = lib.export_cartridge(barcode)
+    return {"library": lib.name, "barcode": barcode, "from": address}
+
+
+# -- cartridges ------------------------------------------------------------------------------
+def _cartridge_where(node: Node, barcode: str) -> tuple[Library | None, Element | None]:
+    for lib in node.libraries.values():
+        el = lib.element_of(barcode)
+        if el is not None:
+            return lib, el
+    return None, None
+
+
+def _cartridge_view(node: Node, cart: Cartridge, lib: Library | None, el: Element | None) -> dict[str, Any]:
+    return {"barcode": cart.barcode, "media": cart.media.name, "path": cart.path,
+            "library": lib.name if lib else None, "address": el.address if el else None,
+            "element": el.type.name.lower() if el else "vault",
+            "capacity": cart.capacity, "used": sum(p.end for p in cart.partitions),
+            "write_protected": cart.write_protected, "worm": cart.worm, "cleaning": cart.cleaning,
+            "partitions": len(cart.partitions), "loads": cart.mam_int(0x0003)}
+
+
+def _with_cartridge(node: Node, barcode: str, fn: Callable[[Cartridge, Library | None, Element | None], Any],
+                    *, writing: bool = False) -> Any:
+    entry = node.store.entry(barcode)
+    if entry is None:
+        raise ApiError(f"No cartridge has barcode {barcode!r} on node {node.name}.")
+    lib, el = _cartridge_where(node, entry.barcode)
+    if el is not None and el.type == ElementType.DATA_TRANSFER:
+        bay = lib.bays[el.address]  # type: ignore[union-attr]
+        with bay.lock:
+            cart = bay.drive.cartridge
+            if cart is not None:
+                if writing:
+                    raise ApiError(f"Cartridge {entry.barcode} is in drive {bay.spec.serial}; unload it "
+                                   f"first (vtl unload {bay.spec.serial}).")
+                return fn(cart, lib, el)
+    with Cartridge.open(entry.path) as cart:
+        return fn(cart, lib, el)
+
+
+@method("cartridge.list")
+def cartridge_list(node: Node, library: str | None = None) -> list[dict[str, Any]]:
+    out = []
+    where = {loc.barcode.upper(): loc for loc in node.store.locations()}
+    for entry in node.store.catalog(library):
+        loc = where.get(entry.barcode.upper())
+        kind = None
+        if loc is not None:
+            kind = node.library(loc.library).element(loc.address).type.name.lower()
+        out.append({"barcode": entry.barcode, "media": entry.media, "library": loc.library if loc else None,
+                    "address": loc.address if loc else None, "element": kind or "vault",
+                    "loads": entry.loads, "moves": entry.moves, "path": entry.path})
+    return out
+
+
+@method("cartridge.info")
+def cartridge_info(node: Node, barcode: str) -> dict[str, Any]:
+    return _with_cartridge(node, barcode, lambda c, lib, el: _cartridge_view(node, c, lib, el))
+
+
+@method("cartridge.create")
+def cartridge_create(node: Node, barcode: str, media: str | None = None, capacity: str | None = None,
+                     library: str | None = None) -> dict[str, Any]:
+    """A new cartridge straight into the library's mailslot, as an operator would hand it in."""
+    return import_(node, barcode, media, capacity, library)
+
+
+@method("cartridge.write_protect")
+def cartridge_write_protect(node: Node, barcode: str, on: bool = True) -> dict[str, Any]:
+    def apply(cart: Cartridge, lib, el) -> dict[str, Any]:
+        cart.write_protected = on
+        cart.flush()
+        return _cartridge_view(node, cart, lib, el)
+    return _with_cartridge(node, barcode, apply, writing=True)
+
+
+@method("cartridge.erase")
+def cartridge_erase(node: Node, barcode: str) -> dict[str, Any]:
+    def apply(cart: Cartridge, lib, el) -> dict[str, Any]:
+        if cart.write_protected:
+            raise ApiError(f"Cartridge {cart.barcode} is write-protected; clear the tab first "
+                           f"(vtl cartridge write-protect --off {cart.barcode}).")
+        if cart.worm:
+            raise ApiError(f"Cartridge {cart.barcode} is WORM media; it cannot be erased.")
+        cart.format(total=cart.nominal_capacity)   # one partition, the whole tape
+        cart.flush()
+        return _cartridge_view(node, cart, lib, el)
+    return _with_cartridge(node, barcode, apply, writing=True)
+
+
+# -- storage tape ... (ONTAP vocabulary) ---------------------------------------------------------
+@method("tape.show")
+def tape_show(node: Node) -> list[dict[str, Any]]:
+    out = []
+    for d in node.devices():
+        view = drive_view(node, d) if d.kind == TAPE else changer_view(node, d)
+        view["type"] = d.kind
+        out.append(view)
+    return out
+
+
+@method("tape.show_tape_drive")
+def show_tape_drive(node: Node, drive: str | None = None) -> list[dict[str, Any]]:
+    devices = [node.find_device(drive, TAPE)] if drive else node.drives()
+    return [drive_view(node, d) for d in devices]
+
+
+@method("tape.show_media_changer")
+def show_media_changer(node: Node, changer: str | None = None) -> list[dict[str, Any]]:
+    devices = [node.find_device(changer, CHANGER)] if changer else node.changers()
+    out = []
+    for d in devices:
+        v = changer_view(node, d)
+        els = d.library.elements()
+        v.update(slots=sum(e.type == ElementType.STORAGE for e in els),
+                 mailslots=sum(e.type == ElementType.IMPORT_EXPORT for e in els),
+                 drives=sum(e.type == ElementType.DATA_TRANSFER for e in els))
+        out.append(v)
+    return out
+
+
+@method("tape.show_errors")
+def show_errors(node: Node, drive: str | None = None) -> list[dict[str, Any]]:
+    from scsi.ssc.tapealert import TapeAlerts
+    out = []
+    for d in ([node.find_device(drive, TAPE)] if drive else node.drives()):
+        drv = d.bay.drive  # type: ignore[union-attr]
+        s = drv.stats
+        out.append({"alias": node.alias_of(d), "serial": d.serial, "read_errors": s.read_errors,
+                    "write_errors": s.write_errors,
+                    "alerts": sorted(TapeAlerts.NAMES.get(f, f"flag {f:#x}") for f in drv.alerts.active),
+                    "cleaning_required": drv.cleaning_required})
+    return out
+
+
+@method("tape.show_supported_status")
+def show_supported_status(node: Node) -> list[dict[str, Any]]:
+    """One row per attached drive, with its qualification as the host's table sees it."""
+    table = QualificationTable()
+    rows = table.rows((d.bay.drive.identity.vendor, d.bay.drive.identity.product)  # type: ignore[union-attr]
+                      for d in node.drives())
+    unique = dict.fromkeys(rows)   # one row per drive model, as the seed lists them
+    return [{"tape_drive": r.tape_drive, "is_supported": r.is_supported, "support_status": r.support_status}
+            for r in unique]
+
+
+@method("tape.online")
+def tape_online(node: Node, drive: str) -> dict[str, Any]:
+    d = node.find_device(drive, TAPE)
+    d.library.set_online(d.address, True)  # type: ignore[arg-type]
+    return drive_view(node, d)
+
+
+@method("tape.offline")
+def tape_offline(node: Node, drive: str) -> dict[str, Any]:
+    d = node.find_device(drive, TAPE)
+    d.library.set_online(d.address, False)  # type: ignore[arg-type]
+    return drive_view(node, d)
+
+
+@method("tape.reset")
+def tape_reset(node: Node, device: str) -> dict[str, Any]:
+    """LOGICAL UNIT RESET, as `storage tape reset` sends one."""
+    d = node.find_device(device)
+    if d.bay is not None:
+        with d.bay.lock:
+            d.device.logical_unit_reset()
+        return drive_view(node, d)
+    with d.library.changer_lock:
+        d.device.logical_unit_reset()
+    return changer_view(node, d)
+
+
+_POSITION_CDBS: dict[str, Callable[[int], bytes]] = {
+    "rewind": lambda n: bytes([0x01, 0, 0, 0, 0, 0]),
+    "weof": lambda n: bytes([0x10, 0]) + n.to_bytes(3, "big") + b"\0",
+    "fsf": lambda n: bytes([0x11, 1]) + n.to_bytes(3, "big", signed=True) + b"\0",
+    "bsf": lambda n: bytes([0x11, 1]) + (-n).to_bytes(3, "big", signed=True) + b"\0",
+    "fsr": lambda n: bytes([0x11, 0]) + n.to_bytes(3, "big", signed=True) + b"\0",
+    "bsr": lambda n: bytes([0x11, 0]) + (-n).to_bytes(3, "big", signed=True) + b"\0",
+    "eom": lambda n: bytes([0x11, 3, 0, 0, 0, 0]),
+    "erase": lambda n: bytes([0x19, 1, 0, 0, 0, 0]),
+}
+
+
+@method("tape.position")
+def tape_position(node: Node, drive: str, operation: str, count: int = 1) -> dict[str, Any]:
+    """`storage tape position -operation ... -count ...`, carried out with the drive's own commands."""
+    d = node.find_device(drive, TAPE)
+    build = _POSITION_CDBS.get(operation)
+    if build is None:
+        raise ApiError(f"Unknown position operation {operation!r}; use one of {', '.join(_POSITION_CDBS)}.")
+    if not 0 <= count < (1 << 23):
+        raise ApiError(f"The count must be between 0 and {(1 << 23) - 1}, not {count}.")
+    for _ in range(4):  # as a host's tape driver does: a unit attention (power on, new medium) is news, retry
+        result = d.execute(OPERATOR, build(count))
+        sense = result.decoded_sense()
+        if sense is None or sense.key != SenseKey.UNIT_ATTENTION:
+            break
+    if not result.good:
+        text = str(sense) if sense is not None else result.status.name
+        raise ApiError(f"Drive {d.serial} refused {operation} {count}: {text}.")
+    return drive_view(node, d)
+
+
+@method("tape.trace")
+def tape_trace(node: Node, drive: str, enabled: bool) -> dict[str, Any]:
+    d = node.find_device(drive)
+    node.set_trace(d, enabled)
+    return {"serial": d.serial, "trace": enabled}
+
+
+@method("tape.devices")
+def tape_devices(node: Node, drive: str | None = None) -> list[dict[str, Any]]:
+    out = []
+    for d in ([node.find_device(drive, TAPE)] if drive else node.drives()):
+        alias = node.alias_of(d)
+        number = int(alias[2:]) if alias and alias[2:].isdigit() else None
+        cfg = d.bay.drive.personality.config  # type: ignore[union-attr]
+        rows = device_listing(number, cfg) if number is not None else []
+        out.append({"alias": alias, "serial": d.serial, "physical_path": d.physical_path,
+                    "vendor": cfg.display_vendor, "product": cfg.display_product,
+                    "devices": [{"name": n, "rewind": r, "format": f} for n, r, f in rows]})
+    return out
+
+
+# -- aliases ------------------------------------------------------------------------------
+@method("alias.show")
+def alias_show(node: Node) -> list[dict[str, Any]]:
+    by_mapping = {}
+    for d in node.devices():
+        by_mapping[d.mapping.upper()] = d
+        by_mapping[d.physical_path.upper()] = d
+    out = []
+    for name, kind, mapping in node.aliases():
+        d = by_mapping.get(mapping.upper())
+        out.append({"alias": name, "type": kind, "mapping": mapping,
+                    "serial": d.serial if d else None, "library": d.library.name if d else None})
+    return out
+
+
+@method("alias.set")
+def alias_set(node: Node, name: str, mapping: str) -> dict[str, Any]:
+    try:
+        node.set_alias(name, mapping)
+    except ValueError as e:
+        raise ApiError(str(e)) from None
+    return {"alias": name, "mapping": mapping}
+
+
+@method("alias.clear")
+def alias_clear(node: Node, scope: str = "all", name: str | None = None) -> dict[str, Any]:
+    try:
+        sc = AliasScope(scope)
+    except ValueError:
+        raise ApiError(f"The clear scope must be tape, media-changer or all, not {scope!r}.") from None
+    return {"cleared": node.clear_aliases(sc, name)}
+
+
+# -- statistics --------------------------------------------------------------------------
+@method("stats.show")
+def stats_show(node: Node, drive: str | None = None) -> list[dict[str, Any]]:
+    out = []
+    for d in ([node.find_device(drive, TAPE)] if drive else node.drives()):
+        out.append({"alias": node.alias_of(d), "serial": d.serial, **d.bay.drive.stats.as_dict()})  # type: ignore[union-attr]
+    return out
+
+
+@method("stats.zero")
+def stats_zero(node: Node, drive: str) -> dict[str, Any]:
+    d = node.find_device(drive, TAPE)
+    with d.bay.lock:  # type: ignore[union-attr]
+        d.bay.drive.stats.reset()  # type: ignore[union-attr]
+    d.library.save_counters(d.bay)  # type: ignore[arg-type]
+    return {"alias": node.alias_of(d), "serial": d.serial, **d.bay.drive.stats.as_dict()}  # type: ignore[union-attr]
+
+
+# -- raw SCSI (tests, benchmarks, diagnosis) --------------------------------------------------
+@method("scsi")
+def scsi_execute(node: Node, device: str, cdb: str, data_out: str | None = None,
+                 allocation: int = 0, initiator: str = OPERATOR.initiator) -> dict[str, Any]:
+    """Run one CDB (hex) on a device; data-out and data-in travel base64-encoded."""
+    d = node.find_device(device)
+    out = base64.b64decode(data_out) if data_out else None
+    buf = memoryview(bytearray(allocation)) if allocation else None
+    result = d.execute(Nexus(initiator), bytes.fromhex(cdb), out, buf)
+    return {"status": int(result.status), "sense": bytes(result.sense).hex(),
+            "data": base64.b64encode(bytes(result.data)).decode()}
+
+
+@method("ping")
+def ping(node: Node) -> dict[str, Any]:
+    return {"node": node.name}
+
+
+def media_name(name: str) -> str:
+    return media_type(name).name

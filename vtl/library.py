@@ -1,0 +1,463 @@
+"""One tape library: a medium changer, its drives, slots and cartridges, kept
+in the node's state store.
+
+The rules of moving media (which element may hold what, what a drive must do
+before a cartridge can be pulled out) live in :class:`scsi.smc.Inventory`;
+this class adds what a product needs around them: cartridge files, the state
+store, drive objects, operator actions (import, export, load, unload).
+
+Order of work in a move, so that kill -9 at any instant leaves every cartridge
+in exactly one element and the drives as the store says:
+
+* *into a drive*: open the cartridge (its lock proves no one else has it),
+  commit the move, push it into the drive.  Killed after the commit, the
+  restart pushes it in (finished forward); killed before, it never moved.
+* *out of a drive*: the drive gives it back (synced and closed), then the move
+  is committed.  Killed in between, the store still says "in the drive" and
+  the restart puts it back there (undone); nothing was lost, because the tape
+  had been unloaded -- which flushed it -- before a move out was allowed.
+
+At start-up the store is reconciled with the configuration: configured
+cartridges not yet cataloged are created, journalled intents are finished,
+cartridges in elements that no longer exist (slots or drives removed from the
+configuration) are put into free slots, and every drive gets back the
+cartridge the store says it holds.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from images.cartridge import Cartridge, CartridgeError
+from images.cartridge.media import media_for_barcode, media_type
+from scsi.smc import DriveBay, Element, ElementType, Inventory, MediumChanger, MoveRefused, Refusal
+from scsi.spc.reservation_state import Reservations
+from scsi.ssc import DrivePersonality, DriveState, TapeDrive
+
+from .config import DriveSpec, LibrarySpec
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+CLEANING, DATA = 2, 1
+
+
+class LibraryError(Exception):
+    """An operator request the library refuses; the message says what to do."""
+
+
+def personality_for(spec: DriveSpec) -> DrivePersonality:
+    """A drive personality from the drive's bundled tape configuration name or .tcf file."""
+    return DrivePersonality(spec.tape_config())
+
+
+class Bay(DriveBay):
+    """The library's hold on one drive: the robot's hand meets the drive here."""
+
+    def __init__(self, library: "Library", spec: DriveSpec, drive: TapeDrive):
+        self.library = library
+        self.spec = spec
+        self.drive = drive
+        self.lock = threading.RLock()
+        """Held around every command the drive executes and every cartridge in or out."""
+        self.online = True
+        self.trace = False
+        """`vtl tape trace`: log every command and its outcome."""
+
+    @property
+    def threaded(self) -> bool:
+        return self.drive.state == DriveState.READY
+
+    @property
+    def removal_prevented(self) -> bool:
+        return self.drive.removal_prevented
+
+    def accept(self, barcode: str) -> None:
+        cart = self.library.open_cartridge(barcode)
+        with self.lock:
+            self.drive.insert(cart)
+
+    def insert_open(self, cart: Cartridge) -> None:
+        with self.lock:
+            self.drive.insert(cart)
+
+    def release(self) -> str:
+        with self.lock:
+            cart = self.drive.eject()
+            barcode = cart.barcode
+            cart.close()
+        self.library.save_counters(self)
+        return barcode
+
+    def execute(self, nexus, cdb, data_out=None, data_in=None):
+        with self.lock:
+            result = self.drive.execute(nexus, cdb, data_out, data_in)
+        if self.trace:
+            trace(self.spec.serial, nexus, cdb, result)
+        return result
+
+
+def trace(serial: str, nexus, cdb, result) -> None:
+    sense = result.decoded_sense()
+    log.info("trace %s %s: CDB %s -> %s%s", serial, nexus, bytes(cdb).hex(), result.status.name,
+             f" {sense}" if sense is not None else "")
+
+
+class Library(Inventory):
+    def __init__(self, spec: LibrarySpec, store: Store):
+        self.spec = spec
+        self.store = store
+        self.name = spec.name
+        self.lock = threading.RLock()
+        self.storage = Path(spec.storage)
+        self.storage.mkdir(parents=True, exist_ok=True)
+        self.bays: dict[int, Bay] = {}
+        self._importing: tuple[str, int | None] | None = None
+        for d in spec.drives:
+            drive = TapeDrive(personality_for(d), d.serial, lun=d.lun)
+            drive.reservations = self._reservations(drive, d.serial)
+            bay = Bay(self, d, drive)
+            bay.online, bay.trace = store.device_flags(d.serial)
+            self._restore_counters(bay)
+            self.bays[d.address] = bay
+        self._finish_intents()
+        self._reconcile()
+        super().__init__(self._build_elements(), self.bays)
+        c = spec.changer
+        self.changer = MediumChanger(
+            self, vendor=c.vendor, product=c.product, revision=c.revision, serial=c.serial, lun=c.lun,
+            reservation_store=lambda state, s=c.serial: self.store.save_reservations(s, state),
+            reservation_state=self.store.reservation_state(c.serial))
+        self.changer_lock = threading.RLock()
+        self.changer_trace = store.device_flags(c.serial)[1]
+        self._refill_drives()
+
+    # -- persistence helpers ----------------------------------------------------------------
+    def _reservations(self, device, serial: str) -> Reservations:
+        return Reservations(device, store=lambda state, s=serial: self.store.save_reservations(s, state),
+                            state=self.store.reservation_state(serial))
+
+    def _restore_counters(self, bay: Bay) -> None:
+        saved = self.store.counters(bay.spec.serial)
+        for name, value in saved.items():
+            if hasattr(bay.drive.stats, name):
+                setattr(bay.drive.stats, name, value)
+
+    def save_counters(self, bay: Bay) -> None:
+        self.store.save_counters(bay.spec.serial, bay.drive.stats.as_dict())
+
+    def cartridge_path(self, barcode: str) -> Path:
+        return self.storage / barcode
+
+    def open_cartridge(self, barcode: str) -> Cartridge:
+        entry = self.store.entry(barcode)
+        path = entry.path if entry is not None else str(self.cartridge_path(barcode))
+        try:
+            return Cartridge.open(path)
+        except CartridgeError as e:
+            raise MoveRefused(Refusal.INCOMPATIBLE, detail=str(e)) from None
+
+    # -- start-up: journal, configuration, drives -------------------------------------------
+    def _finish_intents(self) -> None:
+        for intent in self.store.pending():
+            if intent.op != "create" or intent.detail.get("library") != self.name:
+                continue
+            path = intent.detail["path"]
+            ok = os.path.exists(os.path.join(path, "cartridge.json"))
+            if ok and self.store.entry(intent.barcode) is None:
+                address = intent.detail.get("address")
+                with self.store.transaction() as db:
+                    if address is not None and db.execute(
+                            "SELECT 1 FROM locations WHERE library=? AND address=?",
+                            (self.name, address)).fetchone():
+                        address = None
+                    self.store.add_cartridge(db, intent.barcode, self.name, intent.detail["media"], path,
+                                             address, imported=bool(intent.detail.get("imported")),
+                                             intent=intent.id)
+                log.info("%s: finished creating cartridge %s after a restart", self.name, intent.barcode)
+            else:
+                self.store.done(intent.id)
+
+    def _reconcile(self) -> None:
+        """Catalog configured cartridges; rehome cartridges whose element is gone."""
+        valid = set(self.spec.slot_addresses()) | set(self.spec.mailslot_addresses()) | set(self.bays)
+        taken = {loc.address for loc in self.store.locations(self.name)}
+        for cs in self.spec.cartridges:
+            if self.store.entry(cs.barcode) is not None:
+                continue
+            address = cs.slot if cs.slot not in taken else self._free_slot(taken)
+            self._create(cs.barcode, cs.media, cs.capacity, address)
+            taken.add(address)
+        for loc in self.store.locations(self.name):
+            if loc.address in valid:
+                continue
+            dest = self._free_slot(taken)
+            with self.store.transaction() as db:
+                if dest is None:
+                    self.store.take_out(db, loc.barcode)
+                else:
+                    self.store.move(db, loc.barcode, dest, loc.source)
+            taken.discard(loc.address)
+            if dest is not None:
+                taken.add(dest)
+            log.warning("%s: element %d no longer exists; cartridge %s %s", self.name, loc.address,
+                        loc.barcode, f"moved to slot {dest}" if dest else "taken out of the library")
+
+    def _free_slot(self, taken: set[int]) -> int | None:
+        for a in self.spec.slot_addresses():
+            if a not in taken:
+                return a
+        return None
+
+    def _create(self, barcode: str, media: str, capacity: int | None, address: int | None, *,
+                imported: bool = False) -> None:
+        """Make a cartridge and catalog it: journalled, so a crash in between is finished."""
+        path = str(self.cartridge_path(barcode))
+        intent = self.store.intend("create", barcode, library=self.name, path=path, media=media,
+                                   address=address, imported=imported)
+        if not os.path.exists(os.path.join(path, "cartridge.json")):
+            Cartridge.create(path, media, barcode, capacity=capacity).close()
+        with self.store.transaction() as db:
+            self.store.add_cartridge(db, barcode, self.name, media, path, address, imported=imported,
+                                     intent=intent)
+
+    def _build_elements(self) -> list[Element]:
+        at = {loc.address: loc for loc in self.store.locations(self.name)}
+        media = {e.barcode.upper(): e.media for e in self.store.catalog(self.name)}
+
+        def element(address: int, kind: ElementType, **kw) -> Element:
+            loc = at.get(address)
+            if loc is None:
+                return Element(address, kind, **kw)
+            m = media.get(loc.barcode.upper())
+            mtype = CLEANING if m and media_type(m).cleaning else DATA
+            return Element(address, kind, barcode=loc.barcode, source=loc.source, medium_type=mtype,
+                           imported=loc.imported, **kw)
+
+        out = [Element(self.spec.addresses.transport, ElementType.TRANSPORT)]
+        out += [element(a, ElementType.IMPORT_EXPORT) for a in self.spec.mailslot_addresses()]
+        for a, bay in sorted(self.bays.items()):
+            d = bay.drive.identity
+            out.append(element(a, ElementType.DATA_TRANSFER, identifier=d.serial, vendor=d.vendor,
+                               product=d.product, lun=d.lun, accessible=bay.online))
+        out += [element(a, ElementType.STORAGE) for a in self.spec.slot_addresses()]
+        return sorted(out, key=lambda e: e.address)
+
+    def _refill_drives(self) -> None:
+        """Every drive gets back the cartridge the store says it holds."""
+        for address, bay in self.bays.items():
+            el = self.element(address)
+            if el.barcode is None:
+                continue
+            try:
+                bay.accept(el.barcode)
+            except MoveRefused as e:
+                el.exception = (0x53, 0x00)   # MEDIUM LOAD OR EJECT FAILED
+                log.error("%s: drive %s holds cartridge %s, which cannot be opened: %s", self.name,
+                          bay.spec.serial, el.barcode, e.detail)
+
+    # -- the robot (Inventory hooks, under the library lock) --------------------------------------
+    def move(self, source: int, destination: int) -> None:
+        with self.lock:
+            super().move(source, destination)
+
+    def exchange(self, source: int, first: int, second: int) -> None:
+        with self.lock:
+            super().exchange(source, first, second)
+
+    def carry(self, src: Element, dst: Element, barcode: str) -> None:
+        into = self.bays.get(dst.address) if dst.type == ElementType.DATA_TRANSFER else None
+        out_of = self.bays.get(src.address) if src.type == ElementType.DATA_TRANSFER else None
+        if src.address == dst.address:
+            return
+        if into is not None and not into.online:
+            raise MoveRefused(Refusal.NOT_ACCESSIBLE, dst.address, f"drive {into.spec.serial} is offline")
+        if out_of is not None and not out_of.online:
+            raise MoveRefused(Refusal.NOT_ACCESSIBLE, src.address, f"drive {out_of.spec.serial} is offline")
+        cart = self.open_cartridge(barcode) if into is not None and out_of is None else None
+        if out_of is not None:
+            out_of.release()
+            cart = self.open_cartridge(barcode) if into is not None else None
+        # SMC's SOURCE STORAGE ELEMENT ADDRESS: the last *storage* element it left (as Inventory keeps it).
+        source = src.address if src.type == ElementType.STORAGE else src.source
+        try:
+            with self.store.transaction() as db:
+                self.store.move(db, barcode, dst.address, source, load=into is not None)
+        except Exception:
+            if cart is not None:
+                cart.close()
+            if out_of is not None:
+                out_of.accept(barcode)
+            raise
+        if into is not None and cart is not None:
+            into.insert_open(cart)
+
+    # -- operator actions -------------------------------------------------------------------
+    def element_of(self, barcode: str) -> Element | None:
+        for e in self.elements():
+            if e.barcode is not None and e.barcode.upper() == barcode.upper():
+                return e
+        return None
+
+    def import_cartridge(self, barcode: str, media: str | None = None, capacity: int | None = None) -> Element:
+        """An operator puts a cartridge into the mailslot (a new blank one, or one from the vault)."""
+        with self.lock:
+            if self.door_locked:
+                # The door is one door: locked, the operator can neither take out nor put in.
+                raise LibraryError(f"The import/export door of library {self.name} is locked by a host "
+                                   "(PREVENT MEDIUM REMOVAL). Ask the backup application to allow medium "
+                                   "removal, then import again.")
+            here = self.element_of(barcode)
+            if here is not None:
+                raise LibraryError(f"Cartridge {here.barcode} is already in library {self.name}, element "
+                                   f"{here.address} ({describe(here)}).")
+            entry = self.store.entry(barcode)
+            if entry is not None:
+                where = self.store.location(entry.barcode)
+                if where is not None:
+                    raise LibraryError(f"Cartridge {entry.barcode} is in library {where.library}, element "
+                                       f"{where.address}. Export it from there first.")
+                barcode, mt = entry.barcode, media_type(entry.media)
+            else:
+                try:
+                    mt = media_type(media) if media else media_for_barcode(barcode)
+                except (KeyError, ValueError) as e:
+                    raise LibraryError(str(e.args[0]) if e.args else str(e)) from None
+                if mt is None:
+                    raise LibraryError(f"The media type of {barcode} cannot be told from its barcode. "
+                                       "Give it with --media (for example --media LTO8).")
+            free = [e for e in self.elements() if e.type == ElementType.IMPORT_EXPORT and not e.full]
+            if not free:
+                raise LibraryError(f"Every import/export slot of library {self.name} is full. Move "
+                                   "cartridges out of the mailslots (or export them), then import again.")
+            self._importing = (mt.name, capacity)
+            try:
+                self.operator_insert(free[0].address, barcode, CLEANING if mt.cleaning else DATA)
+            except ValueError as e:
+                raise LibraryError(f"Cartridge {barcode} cannot be imported: {e}.") from None
+            finally:
+                self._importing = None
+            self.changer.medium_changed_by_operator()
+            return free[0]
+
+    def carry_in(self, element: Element, barcode: str) -> None:
+        """Persist an import: catalog a new cartridge (journalled) or place one from the vault."""
+        if self.store.entry(barcode) is not None:
+            with self.store.transaction() as db:
+                self.store.place(db, barcode, self.name, element.address, imported=True)
+            return
+        media, capacity = self._importing or ("LTO8", None)
+        self._create(barcode, media, capacity, element.address, imported=True)
+
+    def export_cartridge(self, barcode: str) -> int:
+        """The robot takes the cartridge to a mailslot and the operator takes it out."""
+        with self.lock:
+            here = self.element_of(barcode)
+            if here is None:
+                raise LibraryError(f"Cartridge {barcode} is not in library {self.name}.")
+            if here.type == ElementType.DATA_TRANSFER:
+                serial = self.bays[here.address].spec.serial
+                raise LibraryError(f"Cartridge {here.barcode} is in drive {serial} (element {here.address}). "
+                                   f"Unload it first: vtl unload {serial}.")
+            if self.door_locked:
+                raise LibraryError(f"The import/export door of library {self.name} is locked by a host "
+                                   "(PREVENT MEDIUM REMOVAL). Ask the backup application to allow medium "
+                                   "removal, then export again.")
+            origin = here.address
+            if here.type != ElementType.IMPORT_EXPORT:
+                free = [e for e in self.elements() if e.type == ElementType.IMPORT_EXPORT and not e.full]
+                if not free:
+                    raise LibraryError(f"Every import/export slot of library {self.name} is full, so the "
+                                       f"robot cannot bring {here.barcode} out. Empty a mailslot first.")
+                self.move(here.address, free[0].address)
+                here = free[0]
+            self.operator_remove(here.address)
+            self.changer.medium_changed_by_operator()
+            return origin
+
+    def carry_out(self, element: Element, barcode: str) -> None:
+        """Persist an export: the cartridge leaves the library; the catalog keeps it."""
+        with self.store.transaction() as db:
+            self.store.take_out(db, barcode)
+
+    def load(self, source: int, drive: int) -> None:
+        """Operator load: the robot moves the cartridge in; the drive threads it if it autoloads."""
+        with self.lock:
+            self.move(source, drive)
+
+    def unload(self, drive: int, to: int | None = None) -> int:
+        """Operator unload: the drive unloads (rewinds, syncs) and the robot takes the tape back."""
+        with self.lock:
+            el = self.element(drive)
+            bay = self.bays.get(drive)
+            if bay is None:
+                raise LibraryError(f"Element {drive} of library {self.name} is not a drive.")
+            if el.barcode is None:
+                raise LibraryError(f"Drive {bay.spec.serial} (element {drive}) is empty.")
+            if bay.removal_prevented:
+                raise LibraryError(f"A host has prevented medium removal from drive {bay.spec.serial} "
+                                   f"(cartridge {el.barcode}). Let the backup application finish or allow "
+                                   "removal, then unload again.")
+            with bay.lock:
+                if bay.threaded:
+                    bay.drive.unthread()
+            dest = to if to is not None else self._home_for(el)
+            if dest is None:
+                raise LibraryError(f"No storage slot is free in library {self.name} for {el.barcode}. "
+                                   "Export a cartridge or give --to with an empty slot.")
+            self.move(drive, dest)
+            return dest
+
+    def _home_for(self, el: Element) -> int | None:
+        if el.source is not None:
+            src = self.element(el.source)
+            if not src.full and src.type != ElementType.DATA_TRANSFER:
+                return el.source
+        for e in self.elements():
+            if e.type == ElementType.STORAGE and not e.full:
+                return e.address
+        return None
+
+    def set_online(self, drive: int, online: bool) -> None:
+        with self.lock:
+            bay = self.bays[drive]
+            bay.online = online
+            self.element(drive).accessible = online
+            self.store.set_device_flags(bay.spec.serial, online=online)
+
+    # -- shutdown -----------------------------------------------------------------------
+    def sync(self) -> None:
+        """A sync point for every drive: acknowledged records are on disk."""
+        for bay in self.bays.values():
+            with bay.lock:
+                bay.drive.flush()
+            self.save_counters(bay)
+
+    def close(self) -> None:
+        """Clean shutdown: sync, then close every cartridge; they stay in their drives."""
+        with self.lock:
+            for bay in self.bays.values():
+                with bay.lock:
+                    bay.drive.flush()
+                    cart = bay.drive.cartridge
+                    if cart is not None:
+                        cart.close()
+                self.save_counters(bay)
+
+    def drives(self) -> Iterable[tuple[int, Bay]]:
+        return sorted(self.bays.items())
+
+
+def describe(e: Element) -> str:
+    return {ElementType.STORAGE: "a storage slot", ElementType.IMPORT_EXPORT: "an import/export slot",
+            ElementType.DATA_TRANSFER: "a drive", ElementType.TRANSPORT: "the robot"}[e.type]
+
+
+@dataclass(frozen=True)
+class ElementRef:
+    library: Library
+    address: int

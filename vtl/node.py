@@ -1,0 +1,213 @@
+"""The node: every library of one configuration, the state store, and the
+names operators and hosts use for devices (aliases, serial numbers, physical
+path names).
+
+Aliases follow the seed: each drive gets ``st0``, ``st1``, ... and each media
+changer ``mc0``, ``mc1``, ..., bound persistently to the device's serial
+number mapping ``SN[serial]L<lun>`` (or to a physical path name an operator
+sets).  A device already named in the alias table keeps its name across
+restarts and re-cabling; a new device gets the lowest free number.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Iterator
+
+from scsi import ScsiDevice
+from tapeconf.aliases import AliasKind, AliasScope, mapping_key, parse_alias, parse_mapping, ppn, serial_mapping
+
+from .config import NodeConfig
+from .library import Bay, Library, LibraryError, trace
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+TAPE, CHANGER = "tape", "media-changer"
+
+
+@dataclass(frozen=True)
+class Device:
+    """One logical unit as the operator sees it."""
+
+    kind: str                    # "tape" or "media-changer"
+    library: Library
+    serial: str
+    lun: int
+    device: ScsiDevice
+    bay: Bay | None = None       # drives only
+    address: int | None = None   # drives only: data transfer element address
+
+    @property
+    def mapping(self) -> str:
+        return serial_mapping(self.serial, self.lun)
+
+    @property
+    def physical_path(self) -> str:
+        return ppn(self.library.name, 1, 0, self.lun)
+
+    def execute(self, nexus, cdb, data_out=None, data_in=None):
+        if self.bay is not None:
+            return self.bay.execute(nexus, cdb, data_out, data_in)
+        with self.library.changer_lock:
+            result = self.device.execute(nexus, cdb, data_out, data_in)
+        if self.library.changer_trace:
+            trace(self.serial, nexus, cdb, result)
+        return result
+
+
+class Node:
+    def __init__(self, config: NodeConfig):
+        self.config = config
+        self.name = config.name
+        self.store = Store(config.state)
+        self.libraries: dict[str, Library] = {}
+        try:
+            for spec in config.libraries:
+                self.libraries[spec.name] = Library(spec, self.store)
+        except Exception:
+            self.close()
+            raise
+        self._assign_aliases()
+
+    # -- devices ------------------------------------------------------------------------
+    def devices(self) -> list[Device]:
+        out: list[Device] = []
+        for lib in self.libraries.values():
+            c = lib.spec.changer
+            out.append(Device(CHANGER, lib, c.serial, c.lun, lib.changer))
+            for address, bay in lib.drives():
+                out.append(Device(TAPE, lib, bay.spec.serial, bay.spec.lun, bay.drive, bay, address))
+        return out
+
+    def drives(self) -> list[Device]:
+        return [d for d in self.devices() if d.kind == TAPE]
+
+    def changers(self) -> list[Device]:
+        return [d for d in self.devices() if d.kind == CHANGER]
+
+    def alias_of(self, device: Device) -> str | None:
+        keys = {mapping_key(device.mapping), mapping_key(device.physical_path)}
+        for name, kind, mapping in self.store.aliases():
+            if kind == device.kind and mapping_key(mapping) in keys:
+                return name
+        return None
+
+    def find_device(self, ref: str, kind: str | None = None) -> Device:
+        """A device by alias (st0, mc0), serial number, SN[..]L.. mapping or physical path name."""
+        devices = [d for d in self.devices() if kind is None or d.kind == kind]
+        text = ref.strip()
+        for name, k, mapping in self.store.aliases():
+            if name == text and (kind is None or k == kind):
+                key = mapping_key(mapping)
+                for d in devices:
+                    if key in (mapping_key(d.mapping), mapping_key(d.physical_path)):
+                        return d
+                raise LibraryError(f"Alias {name} points to {mapping}, which no device of node {self.name} "
+                                   f"has now. Fix: vtl tape alias set {name} <mapping>.")
+        for d in devices:
+            if d.serial.upper() == text.upper():
+                return d
+        try:
+            key = mapping_key(text)
+        except ValueError:
+            key = None
+        if key is not None:
+            for d in devices:
+                if key in (mapping_key(d.mapping), mapping_key(d.physical_path)):
+                    return d
+        what = {TAPE: "tape drive", CHANGER: "media changer", None: "device"}[kind]
+        raise LibraryError(f"No {what} is called {ref!r} on node {self.name}. Use an alias such as st0 or "
+                           "mc0, a serial number, or SN[serial]L<lun>; `vtl tape alias show` lists them.")
+
+    def library(self, name: str | None = None) -> Library:
+        if name is None:
+            if len(self.libraries) == 1:
+                return next(iter(self.libraries.values()))
+            raise LibraryError(f"Node {self.name} has {len(self.libraries)} libraries "
+                               f"({', '.join(self.libraries)}); say which one with --library.")
+        try:
+            return self.libraries[name]
+        except KeyError:
+            raise LibraryError(f"No library is called {name!r} on node {self.name}; it has "
+                               f"{', '.join(self.libraries) or 'none'}.") from None
+
+    def locate(self, barcode: str) -> tuple[Library, int]:
+        for lib in self.libraries.values():
+            el = lib.element_of(barcode)
+            if el is not None:
+                return lib, el.address
+        entry = self.store.entry(barcode)
+        if entry is not None:
+            raise LibraryError(f"Cartridge {entry.barcode} is not in any library (it was exported). "
+                               f"Import it first: vtl import {entry.barcode}.")
+        raise LibraryError(f"No cartridge has barcode {barcode!r} on node {self.name}. `vtl inventory` "
+                           "lists them.")
+
+    def element(self, ref: str | int, library: str | None = None) -> tuple[Library, int]:
+        """An element by barcode, drive name, or element address (``lib0:4096`` or ``4096``)."""
+        if isinstance(ref, int):
+            return self.library(library), ref
+        text = str(ref).strip()
+        m = re.fullmatch(r"(?:(?P<lib>[^:\s]+):)?(?P<addr>\d+)", text)
+        if m:
+            lib = self.library(m.group("lib") or library)
+            lib.element(int(m.group("addr")))   # MoveRefused(INVALID_ADDRESS) if absent
+            return lib, int(m.group("addr"))
+        try:
+            d = self.find_device(text, TAPE)
+            return d.library, d.address  # type: ignore[return-value]
+        except LibraryError:
+            pass
+        return self.locate(text)
+
+    # -- aliases ------------------------------------------------------------------------
+    def _assign_aliases(self) -> None:
+        known = self.store.aliases()
+        for d in self.devices():
+            if self.alias_of(d) is not None:
+                continue
+            prefix = "st" if d.kind == TAPE else "mc"
+            used = {name for name, _, _ in self.store.aliases()}
+            n = 0
+            while f"{prefix}{n}" in used:
+                n += 1
+            self.store.set_alias(f"{prefix}{n}", d.kind, d.mapping)
+        if not known:
+            log.info("node %s: aliases assigned to %d devices", self.name, len(self.devices()))
+
+    def set_alias(self, name: str, mapping: str) -> None:
+        alias = parse_alias(name)
+        parsed = parse_mapping(mapping)
+        kind = TAPE if alias.kind == AliasKind.TAPE else CHANGER
+        # One alias per device: the new name replaces any other name of the same mapping.
+        for name, k, old in self.store.aliases():
+            if k == kind and name != alias.name and mapping_key(old) == parsed.key:
+                self.store.clear_aliases((kind,), name)
+        self.store.set_alias(alias.name, kind, str(parsed))
+
+    def clear_aliases(self, scope: AliasScope, name: str | None = None) -> int:
+        kinds = {AliasScope.TAPE: (TAPE,), AliasScope.MEDIA_CHANGER: (CHANGER,),
+                 AliasScope.ALL: (TAPE, CHANGER)}[scope]
+        return self.store.clear_aliases(kinds, name)
+
+    def aliases(self) -> Iterator[tuple[str, str, str]]:
+        yield from self.store.aliases()
+
+    # -- life cycle ------------------------------------------------------------------------
+    def sync(self) -> None:
+        for lib in self.libraries.values():
+            lib.sync()
+
+    def close(self) -> None:
+        for lib in self.libraries.values():
+            lib.close()
+        self.store.close()
+
+    def set_trace(self, device: Device, enabled: bool) -> None:
+        self.store.set_device_flags(device.serial, trace=enabled)
+        if device.bay is not None:
+            device.bay.trace = enabled
+        else:
+            device.library.changer_trace = enabled

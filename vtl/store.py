@@ -1,0 +1,298 @@
+"""The node's state store: one SQLite file in WAL mode.
+
+It holds what must outlive the daemon: where every cartridge is, the
+cartridge catalog, aliases, persistent reservations (APTPL), drive settings
+and counters.  The configuration says what a library *is*; the store says
+what happened to it.
+
+Two rules make kill -9 harmless:
+
+* **A move is one transaction.**  A cartridge's place is one row of
+  ``locations`` (primary key: the barcode; unique: library + element), so the
+  schema itself forbids a cartridge in two elements or two cartridges in one.
+  A cartridge with no row is outside every library (exported, "in the vault").
+* **Work that touches the store and the filesystem is journalled first.**
+  Creating a cartridge writes an intent row to ``pending`` before the
+  directory is made and deletes it in the transaction that catalogs the
+  cartridge.  At start-up :meth:`Store.pending` hands the leftovers to the
+  library, which finishes each one forward (the burp "finishing" idea in
+  seed 003): the directory is there and opens, so catalog it; or it is not,
+  so forget the intent.
+
+``synchronous=FULL``: a move acknowledged to a host or an operator is on disk.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cartridges (
+    barcode  TEXT PRIMARY KEY COLLATE NOCASE,
+    library  TEXT NOT NULL,
+    media    TEXT NOT NULL,
+    path     TEXT NOT NULL,
+    created  REAL NOT NULL,
+    loads    INTEGER NOT NULL DEFAULT 0,
+    moves    INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS locations (
+    barcode  TEXT PRIMARY KEY COLLATE NOCASE REFERENCES cartridges(barcode) ON DELETE CASCADE,
+    library  TEXT NOT NULL,
+    address  INTEGER NOT NULL,
+    source   INTEGER,
+    imported INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (library, address)
+);
+CREATE TABLE IF NOT EXISTS pending (
+    id      INTEGER PRIMARY KEY,
+    op      TEXT NOT NULL,
+    barcode TEXT NOT NULL,
+    detail  TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS aliases (
+    name    TEXT PRIMARY KEY,
+    kind    TEXT NOT NULL,
+    mapping TEXT NOT NULL COLLATE NOCASE
+);
+CREATE TABLE IF NOT EXISTS reservations (
+    serial TEXT PRIMARY KEY,
+    state  TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS devices (
+    serial  TEXT PRIMARY KEY,
+    online  INTEGER NOT NULL DEFAULT 1,
+    trace   INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS counters (
+    serial TEXT NOT NULL,
+    name   TEXT NOT NULL,
+    value  INTEGER NOT NULL,
+    PRIMARY KEY (serial, name)
+);
+"""
+
+
+@dataclass(frozen=True)
+class Location:
+    barcode: str
+    library: str
+    address: int
+    source: int | None
+    imported: bool
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    barcode: str
+    library: str
+    media: str
+    path: str
+    created: float
+    loads: int
+    moves: int
+
+
+@dataclass(frozen=True)
+class Intent:
+    id: int
+    op: str
+    barcode: str
+    detail: dict[str, Any]
+
+
+class StoreError(Exception):
+    pass
+
+
+class Store:
+    """One connection, serialised by a lock: the daemon's threads share it."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                       timeout=30)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"{self.path}: cannot open the state store ({e}). Fix: restore it from a "
+                             "backup, or move it aside to start with an empty library state.") from None
+        self._lock = threading.RLock()
+        with self.transaction() as db:
+            row = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+            if row is None:
+                db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+            elif int(row[0]) > SCHEMA_VERSION:
+                raise StoreError(f"{self.path}: written by a newer vtl (schema {row[0]}). "
+                                 "Fix: run that version, or use another state file.")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # -- transactions --------------------------------------------------------------
+    class _Tx:
+        def __init__(self, store: "Store"):
+            self.store = store
+
+        def __enter__(self) -> sqlite3.Connection:
+            self.store._lock.acquire()
+            self.store._db.execute("BEGIN IMMEDIATE")
+            return self.store._db
+
+        def __exit__(self, kind, value, tb) -> None:
+            try:
+                self.store._db.execute("COMMIT" if kind is None else "ROLLBACK")
+            finally:
+                self.store._lock.release()
+
+    def transaction(self) -> "_Tx":
+        """``with store.transaction() as db:`` — all or nothing, durable on exit."""
+        return Store._Tx(self)
+
+    def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    # -- catalog and locations ---------------------------------------------------------
+    def catalog(self, library: str | None = None) -> list[CatalogEntry]:
+        sql = "SELECT barcode, library, media, path, created, loads, moves FROM cartridges"
+        rows = self._query(sql + (" WHERE library=? ORDER BY barcode" if library else " ORDER BY barcode"),
+                           (library,) if library else ())
+        return [CatalogEntry(*r) for r in rows]
+
+    def entry(self, barcode: str) -> CatalogEntry | None:
+        rows = self._query("SELECT barcode, library, media, path, created, loads, moves FROM cartridges "
+                           "WHERE barcode=?", (barcode,))
+        return CatalogEntry(*rows[0]) if rows else None
+
+    def locations(self, library: str | None = None) -> list[Location]:
+        sql = "SELECT barcode, library, address, source, imported FROM locations"
+        rows = self._query(sql + (" WHERE library=?" if library else ""), (library,) if library else ())
+        return [Location(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
+
+    def location(self, barcode: str) -> Location | None:
+        rows = self._query("SELECT barcode, library, address, source, imported FROM locations "
+                           "WHERE barcode=?", (barcode,))
+        return Location(rows[0][0], rows[0][1], rows[0][2], rows[0][3], bool(rows[0][4])) if rows else None
+
+    def add_cartridge(self, db: sqlite3.Connection, barcode: str, library: str, media: str, path: str,
+                      address: int | None, *, imported: bool = False, intent: int | None = None) -> None:
+        """Catalog a cartridge and (with an address) place it; inside a transaction."""
+        db.execute("INSERT INTO cartridges (barcode, library, media, path, created) VALUES (?,?,?,?,?)",
+                   (barcode, library, media, path, time.time()))
+        if address is not None:
+            db.execute("INSERT INTO locations VALUES (?,?,?,?,?)", (barcode, library, address, None, int(imported)))
+        if intent is not None:
+            db.execute("DELETE FROM pending WHERE id=?", (intent,))
+
+    def move(self, db: sqlite3.Connection, barcode: str, destination: int, source: int | None, *,
+             imported: bool = False, load: bool = False) -> None:
+        """Record that ``barcode`` is now at ``destination``; inside a transaction."""
+        cur = db.execute("UPDATE locations SET address=?, source=?, imported=? WHERE barcode=?",
+                         (destination, source, int(imported), barcode))
+        if cur.rowcount != 1:
+            raise StoreError(f"cartridge {barcode} is not in a library")
+        db.execute("UPDATE cartridges SET moves = moves + 1, loads = loads + ? WHERE barcode=?",
+                   (int(load), barcode))
+
+    def place(self, db: sqlite3.Connection, barcode: str, library: str, address: int, *,
+              imported: bool = False) -> None:
+        """Put a cataloged cartridge that is outside every library into an element."""
+        db.execute("INSERT INTO locations VALUES (?,?,?,?,?)", (barcode, library, address, None, int(imported)))
+        db.execute("UPDATE cartridges SET library=? WHERE barcode=?", (library, barcode))
+
+    def take_out(self, db: sqlite3.Connection, barcode: str) -> None:
+        """The cartridge leaves the library (exported); the catalog keeps it."""
+        db.execute("DELETE FROM locations WHERE barcode=?", (barcode,))
+
+    def forget(self, db: sqlite3.Connection, barcode: str) -> None:
+        db.execute("DELETE FROM cartridges WHERE barcode=?", (barcode,))
+
+    # -- intents (finishing) ----------------------------------------------------------
+    def intend(self, op: str, barcode: str, **detail: Any) -> int:
+        with self.transaction() as db:
+            cur = db.execute("INSERT INTO pending (op, barcode, detail) VALUES (?,?,?)",
+                             (op, barcode, json.dumps(detail)))
+            return int(cur.lastrowid)
+
+    def pending(self) -> list[Intent]:
+        return [Intent(r[0], r[1], r[2], json.loads(r[3]))
+                for r in self._query("SELECT id, op, barcode, detail FROM pending ORDER BY id")]
+
+    def done(self, intent: int) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM pending WHERE id=?", (intent,))
+
+    # -- aliases -------------------------------------------------------------------------
+    def aliases(self) -> list[tuple[str, str, str]]:
+        return [tuple(r) for r in self._query("SELECT name, kind, mapping FROM aliases ORDER BY kind, name")]
+
+    def set_alias(self, name: str, kind: str, mapping: str) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO aliases VALUES (?,?,?)", (name, kind, mapping))
+
+    def clear_aliases(self, kinds: tuple[str, ...], name: str | None = None) -> int:
+        with self.transaction() as db:
+            marks = ",".join("?" * len(kinds))
+            if name is None:
+                cur = db.execute(f"DELETE FROM aliases WHERE kind IN ({marks})", kinds)
+            else:
+                cur = db.execute(f"DELETE FROM aliases WHERE kind IN ({marks}) AND name=?", (*kinds, name))
+            return cur.rowcount
+
+    # -- reservations (APTPL) ---------------------------------------------------------
+    def reservation_state(self, serial: str) -> dict | None:
+        rows = self._query("SELECT state FROM reservations WHERE serial=?", (serial,))
+        return json.loads(rows[0][0]) if rows else None
+
+    def save_reservations(self, serial: str, state: dict | None) -> None:
+        with self.transaction() as db:
+            if state is None:
+                db.execute("DELETE FROM reservations WHERE serial=?", (serial,))
+            else:
+                db.execute("INSERT OR REPLACE INTO reservations VALUES (?,?)", (serial, json.dumps(state)))
+
+    # -- devices: online/offline, trace, counters -------------------------------------
+    def device_flags(self, serial: str) -> tuple[bool, bool]:
+        rows = self._query("SELECT online, trace FROM devices WHERE serial=?", (serial,))
+        return (bool(rows[0][0]), bool(rows[0][1])) if rows else (True, False)
+
+    def set_device_flags(self, serial: str, *, online: bool | None = None, trace: bool | None = None) -> None:
+        cur_online, cur_trace = self.device_flags(serial)
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO devices VALUES (?,?,?)",
+                       (serial, int(cur_online if online is None else online),
+                        int(cur_trace if trace is None else trace)))
+
+    def counters(self, serial: str) -> dict[str, int]:
+        return dict(self._query("SELECT name, value FROM counters WHERE serial=?", (serial,)))
+
+    def save_counters(self, serial: str, values: dict[str, int]) -> None:
+        with self.transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO counters VALUES (?,?,?)",
+                           [(serial, k, int(v)) for k, v in values.items()])
+
+    def integrity(self) -> Iterator[str]:
+        """Problems a crash test or an operator should know about (none on a healthy store)."""
+        for (msg,) in self._query("PRAGMA integrity_check"):
+            if msg != "ok":
+                yield msg
+        for (barcode,) in self._query("SELECT l.barcode FROM locations l LEFT JOIN cartridges c "
+                                      "ON c.barcode = l.barcode WHERE c.barcode IS NULL"):
+            yield f"location without a catalog entry: {barcode}"
