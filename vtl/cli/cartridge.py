@@ -1,4 +1,12 @@
-"""`vtl cartridge ...`: make, inspect and read file-backed cartridges."""
+"""`vtl cartridge ...`: make, inspect and read file-backed cartridges.
+
+TARGET is a path when it looks like one (it contains a path separator or
+exists on disk): the command then works on the cartridge files directly, with
+no daemon.  Otherwise it is a barcode: with `vtl serve` running, the daemon
+handles it (a new cartridge goes into a mailslot of the library; the others
+are found in the catalog); with no daemon running, the barcode names a
+cartridge in the default cartridge directory (``$VTL_HOME/cartridges``).
+"""
 from __future__ import annotations
 
 import os
@@ -14,14 +22,31 @@ from images.cartridge.media import DENSITIES, MEDIA
 from ..paths import cartridge_dir
 from ..units import format_size, parse_size
 from .output import emit_json, fail, json_option, table
+from .session import session
+
+
+def _is_path(target: str) -> bool:
+    return os.sep in target or (os.altsep is not None and os.altsep in target) or Path(target).exists()
 
 
 def _resolve(target: str) -> Path:
     """A cartridge path, or a barcode in the default cartridge directory."""
     p = Path(target)
-    if p.exists() or os.sep in target:
+    if _is_path(target):
         return p
     return cartridge_dir() / target
+
+
+def _daemon(target: str | None) -> bool:
+    """Whether TARGET (a barcode, or nothing) is for the running daemon rather than the files."""
+    return (target is None or not _is_path(target)) and session().running()
+
+
+def _where(c: dict) -> str:
+    if c.get("library") is None:
+        return "outside the libraries (exported)"
+    kind = {"storage": "slot", "import_export": "mailslot", "data_transfer": "drive"}.get(c["element"], c["element"])
+    return f"{c['library']} {kind} {c['address']}"
 
 
 def _open(target: str) -> Cartridge:
@@ -33,22 +58,35 @@ def _open(target: str) -> Cartridge:
         raise  # unreachable
 
 
-@click.group()
+@click.group(short_help="Create, inspect and read cartridges.")
 def cartridge() -> None:
     """Create, inspect and read cartridges (each is a directory of files)."""
 
 
-@cartridge.command("create")
+@cartridge.command("create", short_help="Create a cartridge (at a path or in a mailslot).")
 @click.argument("target")
 @click.option("--media", "media_name", help=f"Media type ({', '.join(MEDIA)}); default from the barcode's suffix, else LTO8.")
 @click.option("--barcode", help="Barcode label; default: the directory name.")
 @click.option("--capacity", help="Make a smaller cartridge than the media's native capacity, e.g. 64MiB.")
 @click.option("--early-warning", help="Size of the early-warning zone, e.g. 1MiB.")
 @click.option("--write-protect", is_flag=True, help="Set the write-protect tab.")
+@click.option("--library", help="With vtl serve running: the library whose mailslot receives it.")
 @json_option
 def create(target: str, media_name: str | None, barcode: str | None, capacity: str | None,
-           early_warning: str | None, write_protect: bool, as_json: bool) -> None:
-    """Create a blank cartridge at TARGET (a path, or a barcode in the default directory)."""
+           early_warning: str | None, write_protect: bool, library: str | None, as_json: bool) -> None:
+    """Create a blank cartridge at TARGET (a path), or put a new one with barcode TARGET into a mailslot.
+
+    With `vtl serve` running, a barcode makes the cartridge in the library's storage and hands
+    it in through the first free import/export slot (then: vtl move, vtl load).
+    """
+    if _daemon(target):
+        if barcode is not None or early_warning is not None:
+            fail("--barcode and --early-warning are for cartridges made at a path; a library cartridge "
+                 "is named by its barcode (TARGET) and has the media's early-warning zone.")
+        _create_in_library(target, media_name, capacity, library, write_protect, as_json)
+        return
+    if library is not None:
+        fail("--library needs a running vtl serve; at a path the cartridge belongs to no library.")
     path = _resolve(target)
     try:
         media = media_type(media_name) if media_name else None
@@ -68,6 +106,27 @@ def create(target: str, media_name: str | None, barcode: str | None, capacity: s
     else:
         click.echo(f"Created {info['media']} cartridge {info['barcode']} at {path} "
                    f"({format_size(info['capacity'])}).")
+
+
+def _create_in_library(barcode: str, media_name: str | None, capacity: str | None, library: str | None,
+                       write_protect: bool, as_json: bool) -> None:
+    try:
+        if media_name:
+            media_type(media_name)
+        if capacity:
+            parse_size(capacity)
+    except (KeyError, ValueError) as exc:
+        fail(str(exc.args[0]) if exc.args else str(exc))
+    s = session()
+    el = s.call("cartridge.create", barcode=barcode, media=media_name, capacity=capacity, library=library)
+    if write_protect:
+        s.call("cartridge.write_protect", barcode=barcode, on=True)
+    info = s.call("cartridge.info", barcode=barcode)
+    if as_json:
+        emit_json(info)
+        return
+    click.echo(f"Created {info['media']} cartridge {info['barcode']} ({format_size(info['capacity'])}) in "
+               f"mailslot {el['address']} of library {el['library']}.")
 
 
 def _info(cart: Cartridge) -> dict:
@@ -111,11 +170,28 @@ def _show_mam(attr_id: int, value: bytes | None) -> str | int | None:
     return value.decode("utf-8", "replace").rstrip(" \0")
 
 
-@cartridge.command("info")
+@cartridge.command("info", short_help="Show a cartridge.")
 @click.argument("target")
 @json_option
 def info(target: str, as_json: bool) -> None:
-    """Show a cartridge: media, density, partitions, usage and MAM attributes."""
+    """Show a cartridge: media, density, partitions, usage and MAM attributes.
+
+    For a barcode with `vtl serve` running: where it is in the library, media, usage and flags.
+    """
+    if _daemon(target):
+        c = session().call("cartridge.info", barcode=target)
+        if as_json:
+            emit_json(c)
+            return
+        flags = [n for n, v in (("WORM", c["worm"]), ("cleaning", c["cleaning"]),
+                                ("write-protected", c["write_protected"])) if v]
+        click.echo(f"Cartridge {c['barcode']}  {c['media']}  {' '.join(flags)}".rstrip())
+        click.echo(f"  where:      {_where(c)}")
+        click.echo(f"  path:       {c['path']}")
+        click.echo(f"  used:       {format_size(c['used'])} of {format_size(c['capacity'])} "
+                   f"({c['partitions']} partition{'s' if c['partitions'] != 1 else ''})")
+        click.echo(f"  loads:      {c['loads']}")
+        return
     with _open(target) as cart:
         data = _info(cart)
     if as_json:
@@ -132,11 +208,29 @@ def info(target: str, as_json: bool) -> None:
     table("Medium auxiliary memory", ["attribute", "value"], sorted(data["mam"].items()))
 
 
-@cartridge.command("list")
+@cartridge.command("list", short_help="List the catalog or a directory of cartridges.")
 @click.argument("directory", required=False)
+@click.option("--library", help="With vtl serve running: only the cartridges of this library.")
 @json_option
-def list_(directory: str | None, as_json: bool) -> None:
-    """List the cartridges in DIRECTORY (default: the vtl cartridge directory)."""
+def list_(directory: str | None, library: str | None, as_json: bool) -> None:
+    """List the cartridges of the running node's catalog, or those in DIRECTORY.
+
+    With no DIRECTORY and no `vtl serve` running: the default cartridge directory.
+    """
+    if directory is None and session().running():
+        rows = session().call("cartridge.list", library=library)
+        if as_json:
+            emit_json(rows)
+            return
+        if not rows:
+            click.echo("No cartridges in the catalog.")
+            return
+        table(None, ["barcode", "media", "library", "element", "address", "loads", "moves", "path"],
+              [(r["barcode"], r["media"], r["library"] or "-", r["element"].replace("_", "-"),
+                r["address"], r["loads"], r["moves"], r["path"]) for r in rows])
+        return
+    if library is not None:
+        fail("--library needs a running vtl serve (a directory of cartridges belongs to no library).")
     root = Path(directory) if directory else cartridge_dir()
     rows = []
     if root.is_dir():
@@ -160,7 +254,31 @@ def list_(directory: str | None, as_json: bool) -> None:
             r["path"]) for r in rows])
 
 
-@cartridge.command("read")
+def _open_library_cartridge(barcode: str) -> Cartridge:
+    """A cartridge of the running node, opened here; refused while a drive holds it."""
+    s = session()
+
+    def refuse_if_in_drive(c: dict) -> None:
+        if c["element"] != "data_transfer":
+            return
+        drives = s.call("tape.show_tape_drive")
+        name = next((d["alias"] or d["serial"] for d in drives
+                     if d["library"] == c["library"] and d["address"] == c["address"]), None)
+        fail(f"Cartridge {c['barcode']} is in drive {name or c['address']}; unload it first "
+             f"(vtl unload {name or '<drive>'}).")
+
+    c = s.call("cartridge.info", barcode=barcode)
+    refuse_if_in_drive(c)
+    try:
+        return Cartridge.open(c["path"])
+    except CartridgeError as exc:
+        if "in use" in str(exc):            # loaded meanwhile: the drive holds its lock
+            refuse_if_in_drive(s.call("cartridge.info", barcode=barcode))
+        fail(str(exc))
+        raise  # unreachable
+
+
+@cartridge.command("read", short_help="Write a tape file to standard output.")
 @click.argument("target")
 @click.option("--file", "file_number", type=int, default=0, show_default=True,
               help="Which tape file to read (0 is the first, counted in filemarks from BOP).")
@@ -168,8 +286,15 @@ def list_(directory: str | None, as_json: bool) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
               help="Write to this file instead of standard output.")
 def read(target: str, file_number: int, partition: int, output: str | None) -> None:
-    """Write one tape file (the records between two filemarks) to standard output."""
-    with _open(target) as cart:
+    """Write one tape file (the records between two filemarks) to standard output.
+
+    A cartridge in a drive is held by the drive; unload it first (vtl unload).
+    """
+    if _daemon(target):
+        cart = _open_library_cartridge(target)
+    else:
+        cart = _open(target)
+    with cart:
         if not 0 <= partition < len(cart.partitions):
             fail(f"cartridge {cart.barcode} has no partition {partition} "
                  f"(it has {len(cart.partitions)}).")
@@ -199,3 +324,55 @@ def read(target: str, file_number: int, partition: int, output: str | None) -> N
                 out.close()
             else:
                 out.flush()
+
+
+def _show_change(c: dict, what: str, as_json: bool) -> None:
+    if as_json:
+        emit_json(c)
+    else:
+        click.echo(f"Cartridge {c['barcode']} {what}.")
+
+
+@cartridge.command("erase", short_help="Erase a cartridge.")
+@click.argument("target")
+@json_option
+def erase(target: str, as_json: bool) -> None:
+    """Erase a cartridge: every record and filemark is gone, the capacity stays (one partition)."""
+    if _daemon(target):
+        c = session().call("cartridge.erase", barcode=target)
+        _show_change(c, "is erased", as_json)
+        return
+    with _open(target) as cart:
+        if cart.write_protected:
+            fail(f"Cartridge {cart.barcode} is write-protected; clear the tab first "
+                 f"(vtl cartridge write-protect --off {target}).")
+        if cart.worm:
+            fail(f"Cartridge {cart.barcode} is WORM media; it cannot be erased.")
+        try:
+            cart.format()
+            cart.flush()
+        except CartridgeError as exc:
+            fail(str(exc))
+        data = _info(cart)
+    _show_change(data, "is erased", as_json)
+
+
+@cartridge.command("write-protect", short_help="Set or clear the write-protect tab.")
+@click.argument("target")
+@click.option("--on/--off", "on", default=True, help="Set (default) or clear the write-protect tab.")
+@json_option
+def write_protect(target: str, on: bool, as_json: bool) -> None:
+    """Set or clear the write-protect tab of a cartridge (not while it is in a drive)."""
+    what = "is write-protected" if on else "is writable"
+    if _daemon(target):
+        c = session().call("cartridge.write_protect", barcode=target, on=on)
+        _show_change(c, what, as_json)
+        return
+    with _open(target) as cart:
+        try:
+            cart.write_protected = on
+            cart.flush()
+        except CartridgeError as exc:
+            fail(str(exc))
+        data = _info(cart)
+    _show_change(data, what, as_json)

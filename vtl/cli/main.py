@@ -1,18 +1,38 @@
 """The `vtl` command."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from .cartridge import cartridge
+from .library import COMMANDS as LIBRARY_COMMANDS
+from .scsi import scsi
+from .serve import serve
+from .session import Session
+from .tape import tape
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="vtl")
-def cli() -> None:
-    """vtl: a virtual tape library -- emulated LTO drives and changers, cartridges as files."""
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), envvar="VTL_CONFIG",
+              help="Node configuration (TOML) naming the libraries and the control socket; default: "
+                   "$VTL_CONFIG, else the default configuration path.")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None) -> None:
+    """vtl: a virtual tape library -- emulated LTO drives and changers, cartridges as files.
+
+    Start the library with `vtl serve`; the other commands talk to it.
+    """
+    ctx.obj = Session(config_path)
 
 
+cli.add_command(serve)
+for command in LIBRARY_COMMANDS:
+    cli.add_command(command)
 cli.add_command(cartridge)
+cli.add_command(tape)
+cli.add_command(scsi)
 
 
 def main() -> None:

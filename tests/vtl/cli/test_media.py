@@ -1,0 +1,153 @@
+"""Commands that move cartridges or change drives, each test with a daemon of its own."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from .conftest import refused
+
+
+def test_load_unload_move_and_their_refusals(daemon):
+    r = daemon.vtl_json("load", "TST000L8", "st0")
+    assert (r["barcode"], r["drive"], r["alias"], r["source"], r["state"]) == ("TST000L8", "TESTDRV0", "st0",
+                                                                                4096, "ready")
+    text = daemon.vtl("load", "lib0:4097", "SN[TESTDRV1]L2").stdout
+    assert text.strip() == "Loaded TST001L8 from element 4097 into drive st1 (TESTDRV1); the drive is ready."
+
+    # a full drive, a cartridge already in a drive
+    refused(daemon.vtl("load", "TST002L8", "st0", check=False), "already holds a cartridge")
+    refused(daemon.vtl("load", "TST000L8", "st1", check=False), "already in drive")
+    # exporting a cartridge that is in a drive
+    refused(daemon.vtl("export", "TST000L8", check=False), "is in drive TESTDRV0", "vtl unload")
+
+    status = daemon.vtl_json("status")["libraries"][0]
+    assert [d["barcode"] for d in status["drives"]] == ["TST000L8", "TST001L8"]
+    assert status["slots"]["used"] == 6
+
+    r = daemon.vtl_json("unload", "st0")
+    assert (r["barcode"], r["destination"]) == ("TST000L8", 4096)
+    text = daemon.vtl("unload", "TESTDRV1", "--to", "4106").stdout
+    assert text.strip() == "Unloaded TST001L8 from drive TESTDRV1 into element 4106."
+    refused(daemon.vtl("unload", "st0", check=False), "is empty")
+
+    r = daemon.vtl_json("move", "4106", "4107")
+    assert (r["barcode"], r["source"], r["destination"]) == ("TST001L8", 4106, 4107)
+    text = daemon.vtl("move", "TST001L8", "4097", "--library", "lib0").stdout
+    assert "Moved TST001L8 from element 4107 to element 4097 in library lib0." in text
+    refused(daemon.vtl("move", "4106", "4105", check=False), "Nothing to move", "4106", "is empty")
+    refused(daemon.vtl("move", "4096", "4097", check=False), "already holds a cartridge")
+
+
+def test_import_export(daemon):
+    r = daemon.vtl_json("import", "NEW000L9", "--capacity", "8MiB")
+    assert (r["barcode"], r["type"], r["address"], r["imported"]) == ("NEW000L9", "import_export", 16, True)
+    text = daemon.vtl("import", "NEW001L8", "--media", "LTO8", "--capacity", "8MiB", "--library", "lib0").stdout
+    assert text.strip() == "Imported NEW001L8 into mailslot 17 of library lib0."
+    # both mailslots are full now
+    refused(daemon.vtl("import", "NEW002L8", "--capacity", "8MiB", check=False), "import/export slot", "full")
+    refused(daemon.vtl("import", "NEW002L8", "--capacity", "lots", check=False), "not a size")
+
+    r = daemon.vtl_json("export", "NEW000L9")
+    assert (r["barcode"], r["from"]) == ("NEW000L9", 16)
+    assert daemon.vtl("export", "TST003L8").stdout.strip() == "Exported TST003L8 from element 4099 of library lib0."
+    info = daemon.vtl_json("cartridge", "info", "TST003L8")
+    assert info["element"] == "vault" and info["library"] is None
+    assert "outside the libraries" in daemon.vtl("cartridge", "info", "TST003L8").stdout
+    refused(daemon.vtl("export", "TST003L8", check=False), "not in any library", "vtl import")
+    daemon.vtl("import", "TST003L8")                            # back from the vault, into mailslot 16
+    assert daemon.vtl_json("cartridge", "info", "TST003L8")["address"] == 16
+
+
+def test_drive_commands(daemon):
+    off = daemon.vtl_json("tape", "offline", "st1")
+    assert off["online"] is False
+    refused(daemon.vtl("load", "TST000L8", "st1", check=False), "not accessible", "vtl tape online")
+    assert daemon.vtl("tape", "online", "st1").stdout.strip() == "Tape drive st1 (TESTDRV1) is online."
+    assert "is offline" in daemon.vtl("tape", "offline", "st1").stdout
+    assert daemon.vtl_json("tape", "online", "st1")["online"] is True
+
+    daemon.vtl("load", "TST000L8", "st0")
+    r = daemon.vtl_json("tape", "position", "st0", "--operation", "weof", "--count", "3")
+    assert r["position"]["block"] == 3
+    r = daemon.vtl_json("tape", "position", "st0", "-operation", "rewind")
+    assert r["position"]["block"] == 0
+    text = daemon.vtl("tape", "position", "st0", "-operation", "fsf", "-count", "2").stdout
+    assert text.strip().startswith("Tape drive st0 (TESTDRV0): fsf 2 done; now at partition 0, block 2")
+    refused(daemon.vtl("tape", "position", "st0", "--operation", "fsf", "--count", "5", check=False),
+            "refused fsf 5")
+    refused(daemon.vtl("tape", "position", "st1", "--operation", "rewind", check=False), "NOT_READY")
+
+    stats = daemon.vtl_json("tape", "stats", "show", "st0")[0]
+    assert stats["filemarks_written"] == 3
+    zero = daemon.vtl_json("tape", "stats", "zero", "st0")
+    assert zero["filemarks_written"] == 0
+    assert "are zero" in daemon.vtl("tape", "stats", "zero", "TESTDRV0").stdout
+
+    assert daemon.vtl_json("tape", "trace", "st0", "--on") == {"serial": "TESTDRV0", "trace": True}
+    assert daemon.vtl_json("tape", "show-tape-drive", "st0")[0]["trace"] is True
+    assert daemon.vtl("tape", "trace", "st0", "--off").stdout.strip() == "Tracing of TESTDRV0 is off."
+
+    r = daemon.vtl_json("tape", "reset", "st0")
+    assert r["serial"] == "TESTDRV0"
+    assert daemon.vtl("tape", "reset", "mc0").stdout.strip() == "Reset mc0 (TESTCHG0): logical unit reset done."
+
+    # raw SCSI with data-out: WRITE(6) of one 512-byte variable block, then READ POSITION reports block 1
+    daemon.vtl("tape", "position", "st0", "--operation", "rewind")
+    block = daemon.home / "block.bin"
+    block.write_bytes(os.urandom(512))
+    r = daemon.vtl_json("scsi", "st0", "0a 00 00 02 00 00", "--data-out", str(block))
+    assert r["status"] == 0
+    assert daemon.vtl_json("tape", "show-tape-drive", "st0")[0]["position"]["block"] == 1
+
+
+def test_library_cartridges(daemon):
+    r = daemon.vtl_json("cartridge", "create", "LIB000L8", "--capacity", "8MiB", "--write-protect")
+    assert (r["barcode"], r["element"], r["library"], r["write_protected"]) == ("LIB000L8", "import_export",
+                                                                                "lib0", True)
+    assert not os.path.exists(daemon.home / "cartridges" / "LIB000L8")  # in the library's storage instead
+    text = daemon.vtl("cartridge", "create", "LIB001L8", "--capacity", "8MiB").stdout
+    assert text.strip() == "Created LTO8 cartridge LIB001L8 (8.4 MB) in mailslot 17 of library lib0."
+    refused(daemon.vtl("cartridge", "create", "LIB002L8", "--early-warning", "1MiB", check=False),
+            "--early-warning")
+
+    refused(daemon.vtl("cartridge", "erase", "LIB000L8", check=False), "write-protected", "--off")
+    assert daemon.vtl_json("cartridge", "write-protect", "LIB000L8", "--off")["write_protected"] is False
+    assert daemon.vtl("cartridge", "write-protect", "LIB000L8").stdout.strip() == \
+        "Cartridge LIB000L8 is write-protected."
+    daemon.vtl("cartridge", "write-protect", "--off", "LIB000L8")
+
+    # write a tape file through a drive, read it back offline once it is unloaded
+    daemon.vtl("load", "LIB000L8", "st0")
+    daemon.vtl("scsi", "st0", "00 00 00 00 00 00")              # TEST UNIT READY takes the new-medium unit attention
+    payload = os.urandom(1024)
+    (daemon.home / "rec.bin").write_bytes(payload)
+    written = daemon.vtl_json("scsi", "st0", "0a 00 00 04 00 00", "--data-out", str(daemon.home / "rec.bin"))
+    assert written["status"] == 0
+    daemon.vtl("tape", "position", "st0", "--operation", "weof")
+    refused(daemon.vtl("cartridge", "read", "LIB000L8", check=False), "is in drive st0", "vtl unload st0")
+    refused(daemon.vtl("cartridge", "erase", "LIB000L8", check=False), "unload it first")
+    assert daemon.vtl_json("cartridge", "info", "LIB000L8")["element"] == "data_transfer"
+    daemon.vtl("unload", "st0")
+    raw = subprocess.run([sys.executable, "-m", "vtl.cli", "cartridge", "read", "LIB000L8"], env=daemon.env,
+                         capture_output=True, check=True).stdout
+    assert raw == payload
+
+    r = daemon.vtl_json("cartridge", "erase", "LIB000L8")
+    assert r["used"] == 0
+    assert daemon.vtl("cartridge", "erase", "LIB001L8").stdout.strip() == "Cartridge LIB001L8 is erased."
+    listing = daemon.vtl_json("cartridge", "list", "--library", "lib0")
+    assert {"LIB000L8", "LIB001L8"} <= {c["barcode"] for c in listing}
+
+
+def test_offline_paths_need_no_daemon(daemon, tmp_path):
+    """A TARGET with a path separator is the cartridge files, daemon or not."""
+    path = str(tmp_path / "tapes" / "OFF000L8")
+    r = daemon.vtl_json("cartridge", "create", path, "--capacity", "4MiB")
+    assert r["path"] == path and r["barcode"] == "OFF000L8"
+    assert daemon.vtl_json("cartridge", "write-protect", path)["write_protected"] is True
+    refused(daemon.vtl("cartridge", "erase", path, check=False), "write-protected")
+    daemon.vtl("cartridge", "write-protect", path, "--off")
+    assert daemon.vtl_json("cartridge", "erase", path)["partitions"][0]["used"] == 0
+    assert daemon.vtl("cartridge", "info", path).stdout.startswith("Cartridge OFF000L8  LTO8")
+    assert [c["barcode"] for c in daemon.vtl_json("cartridge", "list", str(tmp_path / "tapes"))] == ["OFF000L8"]
