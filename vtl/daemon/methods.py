@@ -63,20 +63,44 @@ def call(node: Node, name: str, params: dict[str, Any]) -> Any:
 
 
 def refusal_message(node: Node, e: MoveRefused) -> str:
-    where = f"element {e.address}" if e.address is not None else "the element"
+    """The operator's sentence for a refused move: which element, which cartridge, what to do."""
+    el = _only_element(node, e.address)
+    if el is None:
+        where = f"element {e.address}" if e.address is not None else "the element"
+    elif el.type == ElementType.DATA_TRANSFER:
+        where = f"drive {el.identifier} (element {el.address})"
+    else:
+        where = f"{_KIND[el.type]} {el.address}"
+    where_ = where[:1].upper() + where[1:]
+    holds = f" holds {el.barcode}" if el is not None and el.barcode else ""
     text = {
-        Refusal.INVALID_ADDRESS: f"There is no {where} in this library; `vtl inventory` lists them.",
+        Refusal.INVALID_ADDRESS: f"There is no element {e.address} that can hold a cartridge; `vtl inventory` "
+                                 "lists the slots and drives.",
         Refusal.SOURCE_EMPTY: f"Nothing to move: {where} is empty.",
-        Refusal.DESTINATION_FULL: f"The destination, {where}, already holds a cartridge; choose an empty one.",
-        Refusal.REMOVAL_PREVENTED: f"A host has prevented medium removal ({where}); let the backup "
+        Refusal.DESTINATION_FULL: f"{where_} already{holds or ' holds a cartridge'}; choose an "
+                                  "empty one (`vtl inventory` shows them).",
+        Refusal.REMOVAL_PREVENTED: f"A host has prevented medium removal from {where}; let the backup "
                                    "application finish or allow removal, then try again.",
-        Refusal.MEDIUM_LOADED: f"The drive at {where} still has its tape loaded; unload it first "
-                               "(vtl unload <drive>).",
-        Refusal.NOT_ACCESSIBLE: f"{where.capitalize()} is not accessible (offline drive or open door); "
-                                "bring it online first (vtl tape online <drive>).",
-        Refusal.INCOMPATIBLE: "The cartridge cannot be used there",
+        Refusal.MEDIUM_LOADED: f"{where_} still has {el.barcode if el and el.barcode else 'its tape'} "
+                               "loaded; unload it first (vtl unload <drive>).",
+        Refusal.NOT_ACCESSIBLE: f"{where_} is not accessible (an offline drive?); bring it online "
+                                "first (vtl tape online <drive>).",
+        Refusal.INCOMPATIBLE: f"The cartridge cannot be used in {where}",
     }[e.refusal]
-    return text + (f" ({e.detail})" if e.detail else "")
+    return text + (f" ({e.detail})" if e.detail and e.refusal != Refusal.INVALID_ADDRESS else "")
+
+
+_KIND = {ElementType.STORAGE: "storage slot", ElementType.IMPORT_EXPORT: "import/export slot",
+         ElementType.TRANSPORT: "the robot's transport", ElementType.DATA_TRANSFER: "drive"}
+
+
+def _only_element(node: Node, address: int | None) -> Element | None:
+    if address is None or len(node.libraries) != 1:
+        return None
+    try:
+        return next(iter(node.libraries.values())).element(address)
+    except MoveRefused:
+        return None
 
 
 # -- views ---------------------------------------------------------------------------------
