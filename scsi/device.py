@@ -294,6 +294,18 @@ class ScsiDevice:
             data = data_in[:n]
         return Result(Status.GOOD, data)
 
+    # -- readiness (TEST UNIT READY, REQUEST SENSE, medium commands) ---------
+    def ready_check(self, nexus: Nexus | None = None) -> None:
+        """Raise NOT READY when the device cannot do medium work; device types override."""
+
+    def current_sense(self, nexus: Nexus) -> Sense:
+        """What REQUEST SENSE reports with no condition pending: the device's readiness."""
+        try:
+            self.ready_check(nexus)
+        except CheckCondition as cc:
+            return cc.sense
+        return Sense(SenseKey.NO_SENSE)
+
     # -- task management and nexus events (called by transports) -----------
     def logical_unit_reset(self) -> None:
         """LOGICAL UNIT RESET: SPC-2 reservations go, every nexus sees 29/00."""

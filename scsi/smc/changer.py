@@ -28,7 +28,7 @@ from typing import Callable
 from ..device import ScsiDevice
 from ..identity import Identity
 from ..nexus import Nexus
-from ..sense import Asc, CheckCondition, Sense, SenseKey, check
+from ..sense import Asc, SenseKey, check
 from ..spc.inquiry import SAM5, SPC4
 from ..spc.reservations import Reservations
 from .commands import SMC
@@ -76,13 +76,6 @@ class MediumChanger(ScsiDevice):
         """Always ready, unless the robot says it is not (``robot.ready`` False)."""
         if not self.ready:
             raise check(SenseKey.NOT_READY, Asc.NOT_READY_CAUSE_NOT_REPORTABLE)
-
-    def current_sense(self, nexus: Nexus) -> Sense:
-        try:
-            self.ready_check(nexus)
-        except CheckCondition as cc:
-            return cc.sense
-        return Sense(SenseKey.NO_SENSE)
 
     @property
     def can_rotate(self) -> bool:

@@ -18,7 +18,7 @@ from images.cartridge.media import DENSITIES
 from ..device import ScsiDevice
 from ..identity import Identity
 from ..nexus import Nexus
-from ..sense import Asc, CheckCondition, Sense, SenseKey, check
+from ..sense import Asc, SenseKey, check
 from ..spc.reservations import Reservations
 from .commands import SSC
 from .log_pages import log_pages
@@ -166,13 +166,6 @@ class TapeDrive(ScsiDevice):
             raise check(SenseKey.NOT_READY, Asc.MEDIUM_NOT_PRESENT)
         if self.state == DriveState.INSERTED:
             raise check(SenseKey.NOT_READY, Asc.INITIALIZING_COMMAND_REQUIRED)
-
-    def current_sense(self, nexus: Nexus) -> Sense:
-        try:
-            self.ready_check(nexus)
-        except CheckCondition as cc:
-            return cc.sense
-        return Sense(SenseKey.NO_SENSE)
 
     def medium(self) -> Partition:
         """The active partition of a threaded, compatible cartridge."""
