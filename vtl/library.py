@@ -28,7 +28,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
@@ -298,13 +297,12 @@ class Library(Inventory):
 
     # -- operator actions -------------------------------------------------------------------
     def element_of(self, barcode: str) -> Element | None:
-        for e in self.elements():
-            if e.barcode is not None and e.barcode.upper() == barcode.upper():
-                return e
-        return None
+        """The element holding ``barcode`` (labels are upper case; any case finds them)."""
+        return self.where(barcode.upper())
 
     def import_cartridge(self, barcode: str, media: str | None = None, capacity: int | None = None) -> Element:
         """An operator puts a cartridge into the mailslot (a new blank one, or one from the vault)."""
+        barcode = barcode.upper()   # barcode labels are upper case (and name the cartridge directory)
         with self.lock:
             if self.door_locked:
                 # The door is one door: locked, the operator can neither take out nor put in.
@@ -455,9 +453,3 @@ class Library(Inventory):
 def describe(e: Element) -> str:
     return {ElementType.STORAGE: "a storage slot", ElementType.IMPORT_EXPORT: "an import/export slot",
             ElementType.DATA_TRANSFER: "a drive", ElementType.TRANSPORT: "the robot"}[e.type]
-
-
-@dataclass(frozen=True)
-class ElementRef:
-    library: Library
-    address: int

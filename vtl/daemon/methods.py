@@ -13,7 +13,6 @@ import logging
 from typing import Any, Callable
 
 from images.cartridge import Cartridge, CartridgeError
-from images.cartridge.media import media_type
 from scsi import Nexus
 from scsi.sense import SenseKey
 from scsi.smc import Element, ElementType, MoveRefused, Refusal
@@ -533,7 +532,3 @@ def scsi_execute(node: Node, device: str, cdb: str, data_out: str | None = None,
 @method("ping")
 def ping(node: Node) -> dict[str, Any]:
     return {"node": node.name}
-
-
-def media_name(name: str) -> str:
-    return media_type(name).name

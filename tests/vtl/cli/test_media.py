@@ -16,7 +16,8 @@ def test_load_unload_move_and_their_refusals(daemon):
     assert text.strip() == "Loaded TST001L8 from element 4097 into drive st1 (TESTDRV1); the drive is ready."
 
     # a full drive, a cartridge already in a drive
-    refused(daemon.vtl("load", "TST002L8", "st0", check=False), "Drive TESTDRV0 (element 256) already holds TST000L8", "choose an empty one")
+    refused(daemon.vtl("load", "TST002L8", "st0", check=False),
+            "Drive TESTDRV0 (element 256) already holds TST000L8", "choose an empty one")
     refused(daemon.vtl("load", "TST000L8", "st1", check=False), "already in drive")
     # exporting a cartridge that is in a drive
     refused(daemon.vtl("export", "TST000L8", check=False), "is in drive TESTDRV0", "vtl unload")
