@@ -25,6 +25,7 @@ cartridge the store says it holds.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -261,12 +262,22 @@ class Library(Inventory):
 
     # -- the robot (Inventory hooks, under the library lock) --------------------------------------
     def move(self, source: int, destination: int) -> None:
-        with self.lock:
+        with self.lock, self._holding(source, destination):
             super().move(source, destination)
 
     def exchange(self, source: int, first: int, second: int) -> None:
-        with self.lock:
+        with self.lock, self._holding(source, first, second):
             super().exchange(source, first, second)
+
+    def _holding(self, *addresses: int) -> contextlib.ExitStack:
+        """Hold the drives a move touches, so no host command threads a tape between the
+        robot's check ("not loaded") and its pulling the cartridge out."""
+        stack = contextlib.ExitStack()
+        for address in sorted(set(addresses)):
+            bay = self.bays.get(address)
+            if bay is not None:
+                stack.enter_context(bay.lock)
+        return stack
 
     def carry(self, src: Element, dst: Element, barcode: str) -> None:
         into = self.bays.get(dst.address) if dst.type == ElementType.DATA_TRANSFER else None
