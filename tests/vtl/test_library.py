@@ -229,3 +229,22 @@ def test_devices_are_found_by_alias_serial_and_mapping(node):
     assert node.find_device("sn[testchg0]").kind == "media-changer"
     with pytest.raises(LibraryError, match="No device is called"):
         node.find_device("st9")
+
+
+def test_a_drive_without_autoload_waits_for_load(tmp_path):
+    """A personality with autoload="no": the robot's move inserts, a host's LOAD threads."""
+    n = node_for(tmp_path, personality="STK_T10000D")
+    lib = n.library()
+    drv = drive_addresses(lib)[0]
+    lib.move(slots(lib)[0].address, drv)
+    drive = lib.bays[drv].drive
+    assert drive.state == DriveState.INSERTED
+    d = n.find_device("st0")
+    settle(d, A)
+    r = d.execute(A, bytes(6))
+    assert r.status == Status.CHECK_CONDITION
+    sense = decode(r.sense)
+    assert (sense.key, sense.asc, sense.ascq) == (2, 0x04, 0x02)     # initializing command required
+    assert d.execute(A, bytes([0x1B, 0, 0, 0, 1, 0])).status == Status.GOOD   # LOAD
+    assert drive.state == DriveState.READY
+    n.close()
