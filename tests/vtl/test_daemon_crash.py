@@ -32,6 +32,12 @@ def move_medium(src: int, dst: int) -> bytes:
     return bytes([0xA5, 0, 0, 0]) + src.to_bytes(2, "big") + dst.to_bytes(2, "big") + bytes(4)
 
 
+def exchange_medium(src: int, first: int, second: int) -> bytes:
+    """EXCHANGE MEDIUM (SMC-3): source's cartridge to first, first's to second."""
+    return (bytes([0xA6, 0, 0, 0]) + src.to_bytes(2, "big") + first.to_bytes(2, "big")
+            + second.to_bytes(2, "big") + bytes(2))
+
+
 def payload(barcode: str, file: int, record: int) -> bytes:
     head = f"{barcode}:{file}:{record}:".encode()
     return head + bytes((file * 31 + record + i) & 0xFF for i in range(RECORD - len(head)))
@@ -72,6 +78,8 @@ class Stream:
             ops += ["unload"] * 3 + ["write"] * 3
         if full_slots and empty_slots:
             ops += ["move", "scsi_move"]
+        if len(full_slots) >= 2:
+            ops += ["scsi_exchange"]
         if full_slots and any(not m["barcode"] for m in mails):
             ops += ["export"]
         vault = [c["barcode"] for c in self.d.call("cartridge.list") if c["element"] == "vault"]
@@ -89,6 +97,11 @@ class Stream:
             self.d.call("move", source=str(pick(full_slots)["address"]), destination=str(pick(empty_slots)["address"]))
         elif op == "scsi_move":
             r = self.scsi("TESTCHG0", move_medium(pick(full_slots)["address"], pick(empty_slots)["address"]))
+            assert r["status"] == 0, r
+        elif op == "scsi_exchange":
+            a, b = self.rng.sample(full_slots, 2)
+            second = pick(empty_slots)["address"] if empty_slots and self.rng.random() < 0.5 else a["address"]
+            r = self.scsi("TESTCHG0", exchange_medium(a["address"], b["address"], second))
             assert r["status"] == 0, r
         elif op == "scsi_move_in":
             src = pick([m for m in mails if m["barcode"]])
