@@ -6,12 +6,25 @@ from __future__ import annotations
 
 import random
 
+from support import fuzz
+
 from scsi import Status
 from scsi.sense import SenseKey, decode
 
 from .conftest import (
-    A, B, DRIVES, MAILSLOTS, SLOTS, TRANSPORT, exchange_medium, initialize_element_status,
-    initialize_element_status_with_range, mode_sense6, move_medium, position_to_element, prevent_allow,
+    DRIVES,
+    MAILSLOTS,
+    SLOTS,
+    TRANSPORT,
+    A,
+    B,
+    exchange_medium,
+    initialize_element_status,
+    initialize_element_status_with_range,
+    mode_sense6,
+    move_medium,
+    position_to_element,
+    prevent_allow,
     read_element_status,
 )
 
@@ -36,25 +49,8 @@ OPCODES = sorted({s[0] for s in SEEDS} | {0x08, 0x0A, 0x1B, 0x44, 0xB5, 0xB6, 0x
 
 
 def mutate(rng: random.Random, cdb: bytes) -> bytes:
-    b = bytearray(cdb)
-    for _ in range(rng.randint(1, 4)):
-        op = rng.random()
-        i = rng.randrange(len(b))
-        if op < 0.4:
-            b[i] ^= 1 << rng.randrange(8)
-        elif op < 0.6:
-            b[i] = rng.randrange(256)
-        elif op < 0.8 and len(b) >= 8:
-            # An element address somewhere an address field may be.
-            j = rng.choice((2, 4, 6)) if len(b) >= 10 else 2
-            b[j:j + 2] = rng.choice(ADDRESSES).to_bytes(2, "big")
-        elif op < 0.9 and len(b) > 1:
-            del b[-1]
-        else:
-            b.append(rng.randrange(256))
-    if b and rng.random() < 0.9:
-        b[0] = cdb[0]
-    return bytes(b)
+    """Mutations that also plant real element addresses where address fields may be."""
+    return fuzz.mutate(rng, cdb, fields=(2, 4, 6), values=ADDRESSES)
 
 
 def make(rng: random.Random) -> tuple[bytes, bytes | None]:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import random
 
+import support.cdbs as c
+from support.fuzz import mutate
+
 from scsi import Nexus, Status
 from scsi.sense import SenseKey, decode
-
-import support.cdbs as c
 
 COMMANDS = 100_000
 
@@ -29,24 +30,6 @@ SEEDS = [
 ]
 OPCODES = sorted({s[0] for s in SEEDS} | {0x00, 0x03, 0x04, 0x0B, 0x13, 0x1E, 0x2B, 0x44, 0x55, 0x56, 0x57,
                                           0x80, 0x82, 0x8C, 0x8D, 0x91, 0x92})
-
-
-def mutate(rng: random.Random, cdb: bytes) -> bytes:
-    b = bytearray(cdb)
-    for _ in range(rng.randint(1, 4)):
-        op = rng.random()
-        i = rng.randrange(len(b))
-        if op < 0.5:
-            b[i] ^= 1 << rng.randrange(8)
-        elif op < 0.8:
-            b[i] = rng.randrange(256)
-        elif op < 0.9 and len(b) > 1:
-            del b[-1]
-        else:
-            b.append(rng.randrange(256))
-    if b and rng.random() < 0.9:
-        b[0] = cdb[0]
-    return bytes(b)
 
 
 def make(rng: random.Random) -> tuple[bytes, bytes | None]:

@@ -1,0 +1,32 @@
+"""Mutating CDBs for the fuzz tests of every device type."""
+from __future__ import annotations
+
+import random
+from typing import Sequence
+
+
+def mutate(rng: random.Random, cdb: bytes, *, fields: Sequence[int] = (), values: Sequence[int] = ()) -> bytes:
+    """One to four mutations of ``cdb``: a flipped bit, a random byte, a dropped or an
+    extra last byte, and -- given ``values`` -- one of them written as a big-endian
+    16-bit number at one of the ``fields`` offsets (addresses where the device expects
+    them, so mutations reach the device's logic instead of failing the first check).
+    The opcode survives nine times in ten."""
+    b = bytearray(cdb)
+    flip, rand, plant = (0.4, 0.6, 0.8) if values else (0.5, 0.8, 0.8)
+    for _ in range(rng.randint(1, 4)):
+        op = rng.random()
+        i = rng.randrange(len(b))
+        if op < flip:
+            b[i] ^= 1 << rng.randrange(8)
+        elif op < rand:
+            b[i] = rng.randrange(256)
+        elif op < plant and len(b) >= 8:
+            j = rng.choice([f for f in fields if f + 2 <= len(b)] or [2])
+            b[j:j + 2] = rng.choice(values).to_bytes(2, "big")
+        elif op < 0.9 and len(b) > 1:
+            del b[-1]
+        else:
+            b.append(rng.randrange(256))
+    if b and rng.random() < 0.9:
+        b[0] = cdb[0]
+    return bytes(b)
