@@ -12,9 +12,10 @@ from typing import Callable
 import pytest
 from pyscsi.pyscsi.scsi import SCSI
 
-from scsi import Nexus, Result, Status
-from scsi.sense import FieldPointer, Sense, SenseKey, decode
+from scsi import Nexus, Result
+from scsi.sense import FieldPointer
 from scsi.smc import Element, ElementType, Inventory, MediumChanger
+from support.answers import assert_check as expect  # noqa: F401  (the smc tests import it from here)
 from tests.pyscsi_adapter import PyscsiAdapter
 
 TRANSPORT = 1
@@ -94,16 +95,6 @@ def run(changer) -> Callable[..., Result]:
 def pyscsi(changer) -> SCSI:
     """python-scsi on nexus A; its INQUIRY makes it pick the SMC opcode table."""
     return SCSI(PyscsiAdapter(changer, A))
-
-
-def expect(result: Result, key: SenseKey, code: tuple[int, int], pointer: FieldPointer | None = None,
-           ) -> Sense:
-    assert result.status == Status.CHECK_CONDITION, result
-    sense = decode(result.sense)
-    assert (sense.key, sense.code) == (key, code), str(sense)
-    if pointer is not None:
-        assert sense.specific == pointer, sense.specific
-    return sense
 
 
 def cdb_pointer(byte: int, bit: int | None = None) -> FieldPointer:

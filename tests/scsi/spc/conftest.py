@@ -19,16 +19,17 @@ import scsi.spc.report_luns  # noqa: F401
 import scsi.spc.report_opcodes  # noqa: F401
 import scsi.spc.request_sense  # noqa: F401
 import scsi.spc.test_unit_ready  # noqa: F401
-from scsi import Asc, CommandSet, Nexus, Result, ScsiDevice, Sense, SenseKey, Status
+from scsi import Asc, CommandSet, Nexus, Result, ScsiDevice, Sense, SenseKey
 from scsi.identity import Identity
 from scsi.layout import Layout, bits, reserved
-from scsi.sense import FieldPointer, check, decode
+from scsi.sense import FieldPointer, check
 from scsi.spc.commands import SPC
 from scsi.spc.control_page import ControlPage
 from scsi.spc.informational_exceptions_page import InformationalExceptionsPage
 from scsi.spc.log_page import CounterPage, LogPage, LogParameter
 from scsi.spc.mode import BLOCK_DESCRIPTOR
 from scsi.spc.mode_page import ModePage, page_layout
+from support.answers import assert_check  # noqa: F401  (the spc tests import it from here)
 from tests.pyscsi_adapter import PyscsiAdapter
 
 TEST_COMMANDS = CommandSet("SPC test device", [SPC])
@@ -176,16 +177,6 @@ def run(device: SpcTestDevice) -> Callable[..., Result]:
 def pyscsi(device: SpcTestDevice) -> SCSI:
     """python-scsi's SCSI object talking to the fixture device on nexus A."""
     return SCSI(PyscsiAdapter(device, A))
-
-
-def assert_check(result: Result, key: SenseKey, code: tuple[int, int],
-                 pointer: FieldPointer | None = None) -> Sense:
-    assert result.status == Status.CHECK_CONDITION, result
-    sense = decode(result.sense)
-    assert (sense.key, sense.code) == (key, code), str(sense)
-    if pointer is not None:
-        assert sense.specific == pointer, sense.specific
-    return sense
 
 
 @pytest.fixture
