@@ -66,7 +66,7 @@ from . import paths
 from .units import parse_size
 
 __all__ = [
-    "MAX_BARCODE_LENGTH", "MAX_DRIVES", "MAX_LIBRARIES", "MAX_LUN", "MAX_MAILSLOTS",
+    "MAX_BARCODE_LENGTH", "barcode_problem", "MAX_DRIVES", "MAX_LIBRARIES", "MAX_LUN", "MAX_MAILSLOTS",
     "CartridgeSpec", "ChangerSpec", "ConfigError", "DriveSpec", "ElementAddresses",
     "LibrarySpec", "NodeConfig", "default_path", "default_text", "dumps", "ensure_default",
     "expand_barcodes", "load", "loads",
@@ -328,7 +328,7 @@ def _fsync_dir(directory: Path) -> None:
 _BARCODE = re.compile(r"[A-Z0-9]+", re.ASCII)
 
 
-def _check_barcode(barcode: str) -> str | None:
+def barcode_problem(barcode: str) -> str | None:
     """None if ``barcode`` is a valid label, else the reason it is not."""
     if barcode == "":
         return "a barcode is empty."
@@ -372,7 +372,7 @@ def _parse_range(text: str) -> _Range:
         raise ValueError(f'"{text}" has more than one "-"; a range is two barcodes joined by '
                          'one "-", like VTL000L8-VTL019L8.')
     for end in ends:
-        reason = _check_barcode(end)
+        reason = barcode_problem(end)
         if reason:
             raise ValueError(reason)
     if len(ends) == 1 or ends[0] == ends[1]:

@@ -38,7 +38,7 @@ from scsi.smc import DriveBay, Element, ElementType, Inventory, MediumChanger, M
 from scsi.spc.reservation_state import Reservations
 from scsi.ssc import DrivePersonality, DriveState, TapeDrive
 
-from .config import DriveSpec, LibrarySpec
+from .config import DriveSpec, LibrarySpec, barcode_problem
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -314,6 +314,9 @@ class Library(Inventory):
     def import_cartridge(self, barcode: str, media: str | None = None, capacity: int | None = None) -> Element:
         """An operator puts a cartridge into the mailslot (a new blank one, or one from the vault)."""
         barcode = barcode.upper()   # barcode labels are upper case (and name the cartridge directory)
+        problem = barcode_problem(barcode)
+        if problem is not None:
+            raise LibraryError(f"Cartridge {barcode!r} cannot be imported: {problem}")
         with self.lock:
             if self.door_locked:
                 # The door is one door: locked, the operator can neither take out nor put in.

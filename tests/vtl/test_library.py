@@ -248,3 +248,11 @@ def test_a_drive_without_autoload_waits_for_load(tmp_path):
     assert d.execute(A, bytes([0x1B, 0, 0, 0, 1, 0])).status == Status.GOOD   # LOAD
     assert drive.state == DriveState.READY
     n.close()
+
+
+@pytest.mark.parametrize("barcode", ["../ESCAPE", "A/B", "", "X" * 33, "BAD BARCODE"])
+def test_import_refuses_labels_that_are_not_barcodes(node, barcode, tmp_path):
+    with pytest.raises(LibraryError, match="cannot be imported"):
+        node.library().import_cartridge(barcode, "LTO8")
+    assert not (tmp_path / "cartridges" / "ESCAPE").exists()
+    assert all(not e.full for e in node.library().elements() if e.type == ElementType.IMPORT_EXPORT)

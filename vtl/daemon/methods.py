@@ -230,7 +230,10 @@ def unload(node: Node, drive: str, to: Any = None) -> dict[str, Any]:
 def import_(node: Node, barcode: str, media: str | None = None, capacity: str | None = None,
             library: str | None = None) -> dict[str, Any]:
     lib = node.library(library)
-    cap = parse_size(capacity) if capacity else None
+    try:
+        cap = parse_size(capacity) if capacity else None
+    except ValueError as e:
+        raise ApiError(f"Bad capacity: {e}.") from None
     el = lib.import_cartridge(barcode, media, cap)
     return element_view(lib, el)
 
@@ -522,9 +525,15 @@ def scsi_execute(node: Node, device: str, cdb: str, data_out: str | None = None,
                  allocation: int = 0, initiator: str = OPERATOR.initiator) -> dict[str, Any]:
     """Run one CDB (hex) on a device; data-out and data-in travel base64-encoded."""
     d = node.find_device(device)
-    out = base64.b64decode(data_out) if data_out else None
+    try:
+        raw = bytes.fromhex(cdb)
+        out = base64.b64decode(data_out, validate=True) if data_out else None
+    except ValueError as e:
+        raise ApiError(f"The CDB must be hexadecimal and data-out base64 ({e}).") from None
+    if not 0 <= allocation <= 64 * 1024 * 1024:
+        raise ApiError(f"The allocation length must be 0 to 64 MiB, not {allocation}.")
     buf = memoryview(bytearray(allocation)) if allocation else None
-    result = d.execute(Nexus(initiator), bytes.fromhex(cdb), out, buf)
+    result = d.execute(Nexus(initiator), raw, out, buf)
     return {"status": int(result.status), "sense": bytes(result.sense).hex(),
             "data": base64.b64encode(bytes(result.data)).decode()}
 
