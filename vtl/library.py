@@ -163,35 +163,54 @@ class Library(Inventory):
 
     # -- start-up: journal, configuration, drives -------------------------------------------
     def _finish_intents(self) -> None:
+        """Cartridges whose creation was under way when the daemon died: made and cataloged now."""
         for intent in self.store.pending():
             if intent.op != "create" or intent.detail.get("library") != self.name:
                 continue
-            path = intent.detail["path"]
-            ok = os.path.exists(os.path.join(path, "cartridge.json"))
-            if ok and self.store.entry(intent.barcode) is None:
-                address = intent.detail.get("address")
-                with self.store.transaction() as db:
-                    if address is not None and db.execute(
-                            "SELECT 1 FROM locations WHERE library=? AND address=?",
-                            (self.name, address)).fetchone():
-                        address = None
-                    self.store.add_cartridge(db, intent.barcode, self.name, intent.detail["media"], path,
-                                             address, imported=bool(intent.detail.get("imported")),
-                                             intent=intent.id)
-                log.info("%s: finished creating cartridge %s after a restart", self.name, intent.barcode)
-            else:
+            if self.store.entry(intent.barcode) is not None:
                 self.store.done(intent.id)
+                continue
+            address = intent.detail.get("address")
+            with self.store.transaction() as db:
+                if address is not None and db.execute("SELECT 1 FROM locations WHERE library=? AND address=?",
+                                                      (self.name, address)).fetchone():
+                    address = None
+            self._make(intent.barcode, intent.detail["media"], intent.detail.get("capacity"), intent.detail["path"])
+            os.sync()
+            with self.store.transaction() as db:
+                self.store.add_cartridge(db, intent.barcode, self.name, intent.detail["media"],
+                                         intent.detail["path"], address,
+                                         imported=bool(intent.detail.get("imported")), intent=intent.id)
+            log.info("%s: finished creating cartridge %s after a restart", self.name, intent.barcode)
+
+    @staticmethod
+    def _make(barcode: str, media: str, capacity: int | None, path: str, *, durable: bool = False) -> None:
+        """The cartridge directory, unless a whole one is already there.  A label a crash left
+        half-written (we know it is ours: the intent says so) is made again."""
+        if os.path.exists(os.path.join(path, "cartridge.json")):
+            try:
+                Cartridge.open(path).close()
+                return
+            except CartridgeError:
+                log.warning("cartridge %s at %s was half made when the daemon stopped; making it again",
+                            barcode, path)
+                os.unlink(os.path.join(path, "cartridge.json"))
+        Cartridge.create(path, media, barcode, capacity=capacity, durable=durable).close()
 
     def _reconcile(self) -> None:
         """Catalog configured cartridges; rehome cartridges whose element is gone."""
         valid = set(self.spec.slot_addresses()) | set(self.spec.mailslot_addresses()) | set(self.bays)
         taken = {loc.address for loc in self.store.locations(self.name)}
+        known = {e.barcode.upper() for e in self.store.catalog()}
+        todo = []
         for cs in self.spec.cartridges:
-            if self.store.entry(cs.barcode) is not None:
+            if cs.barcode.upper() in known:
                 continue
             address = cs.slot if cs.slot not in taken else self._free_slot(taken)
-            self._create(cs.barcode, cs.media, cs.capacity, address)
+            todo.append((cs, address))
             taken.add(address)
+        if todo:
+            self._create_configured(todo)
         for loc in self.store.locations(self.name):
             if loc.address in valid:
                 continue
@@ -207,6 +226,22 @@ class Library(Inventory):
             log.warning("%s: element %d no longer exists; cartridge %s %s", self.name, loc.address,
                         loc.barcode, f"moved to slot {dest}" if dest else "taken out of the library")
 
+    def _create_configured(self, todo: list) -> None:
+        """The configured cartridges a first start (or a grown configuration) adds: journalled
+        together, made without a sync each, synced once, cataloged in one transaction."""
+        ids = self.store.intend_many("create", [
+            (cs.barcode, dict(library=self.name, path=str(self.cartridge_path(cs.barcode)), media=cs.media,
+                              capacity=cs.capacity, address=address, imported=False))
+            for cs, address in todo])
+        for cs, _ in todo:
+            self._make(cs.barcode, cs.media, cs.capacity, str(self.cartridge_path(cs.barcode)))
+        os.sync()
+        with self.store.transaction() as db:
+            for (cs, address), intent in zip(todo, ids, strict=True):
+                self.store.add_cartridge(db, cs.barcode, self.name, cs.media, str(self.cartridge_path(cs.barcode)),
+                                         address, intent=intent)
+        log.info("%s: %d cartridges created", self.name, len(todo))
+
     def _free_slot(self, taken: set[int]) -> int | None:
         for a in self.spec.slot_addresses():
             if a not in taken:
@@ -215,12 +250,11 @@ class Library(Inventory):
 
     def _create(self, barcode: str, media: str, capacity: int | None, address: int | None, *,
                 imported: bool = False) -> None:
-        """Make a cartridge and catalog it: journalled, so a crash in between is finished."""
+        """Make one cartridge and catalog it: journalled, so a crash in between is finished."""
         path = str(self.cartridge_path(barcode))
         intent = self.store.intend("create", barcode, library=self.name, path=path, media=media,
-                                   address=address, imported=imported)
-        if not os.path.exists(os.path.join(path, "cartridge.json")):
-            Cartridge.create(path, media, barcode, capacity=capacity).close()
+                                   capacity=capacity, address=address, imported=imported)
+        self._make(barcode, media, capacity, path, durable=True)
         with self.store.transaction() as db:
             self.store.add_cartridge(db, barcode, self.name, media, path, address, imported=imported,
                                      intent=intent)

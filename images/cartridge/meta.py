@@ -48,13 +48,18 @@ class Meta:
                                  "with `vtl cartridge create`.") from None
 
 
-def write_atomically(directory: str, name: str, text: str) -> None:
+def write_atomically(directory: str, name: str, text: str, *, durable: bool = True) -> None:
+    """Replace ``name`` whole or not at all.  ``durable=False`` leaves the fsyncs to a
+    caller that makes many files and syncs the filesystem once (a library's first start)."""
     tmp = os.path.join(directory, f".{name}.tmp")
     with open(tmp, "w") as f:
         f.write(text)
         f.flush()
-        os.fsync(f.fileno())
+        if durable:
+            os.fsync(f.fileno())
     os.replace(tmp, os.path.join(directory, name))
+    if not durable:
+        return
     dfd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(dfd)

@@ -2,6 +2,8 @@
 configuration changes, with the state store underneath."""
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from images.cartridge import Cartridge
@@ -186,12 +188,21 @@ def test_an_interrupted_import_is_finished_at_start_up(tmp_path):
     mail = [e for e in lib.elements() if e.type == ElementType.IMPORT_EXPORT][0].address
     n.store.intend("create", "HALF01L8", library="lib0", path=path, media="LTO8", address=mail, imported=True)
     Cartridge.create(path, "LTO8", "HALF01L8").close()      # ...and then the daemon died
-    n.store.intend("create", "GONE01L8", library="lib0", path=path + "x", media="LTO8", address=None)
+    # killed before its directory was made: finished too, where the intent said (outside the library)
+    early = str(lib.cartridge_path("EARLY1L8"))
+    n.store.intend("create", "EARLY1L8", library="lib0", path=early, media="LTO8", address=None)
+    # killed with the label half written (a power cut after the rename): made again
+    torn = str(lib.cartridge_path("TORN01L8"))
+    n.store.intend("create", "TORN01L8", library="lib0", path=torn, media="LTO8", address=None)
+    os.makedirs(torn)
+    open(os.path.join(torn, "cartridge.json"), "w").close()
     n.close()
     n = node_for(tmp_path)
     assert n.store.pending() == []
     assert n.library().element(mail).barcode == "HALF01L8"
-    assert n.store.entry("GONE01L8") is None
+    for barcode, path in (("EARLY1L8", early), ("TORN01L8", torn)):
+        assert n.store.entry(barcode).path == path and n.store.location(barcode) is None
+        Cartridge.open(path).close()
     n.close()
 
 
