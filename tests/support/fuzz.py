@@ -30,3 +30,18 @@ def mutate(rng: random.Random, cdb: bytes, *, fields: Sequence[int] = (), values
     if b and rng.random() < 0.9:
         b[0] = cdb[0]
     return bytes(b)
+
+
+def check_answer(result, cdb: bytes, seen: dict) -> None:
+    """A fuzzed command's answer is GOOD or RESERVATION CONFLICT without sense, or CHECK
+    CONDITION with sense that decodes and is not HARDWARE ERROR (our own failure); counted in ``seen``."""
+    from scsi import Status
+    from scsi.sense import SenseKey, decode
+
+    assert result.status in seen, (cdb.hex(), result.status)
+    seen[result.status] += 1
+    if result.status == Status.CHECK_CONDITION:
+        s = decode(result.sense)
+        assert s.key != SenseKey.HARDWARE_ERROR, (cdb.hex(), s)
+    else:
+        assert not result.sense
