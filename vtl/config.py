@@ -62,7 +62,8 @@ from tapeconf.config import TapeConfig
 from tapeconf.errors import TapeConfigError, UnknownDriveError
 from tapeconf.parser import load_tape_config
 
-from . import paths
+from . import paths, target_ports
+from .target_ports import LunGroupSpec, TargetSpec
 from .units import parse_size
 
 __all__ = [
@@ -154,6 +155,9 @@ class LibrarySpec:
     changer: ChangerSpec
     drives: tuple[DriveSpec, ...]
     cartridges: tuple[CartridgeSpec, ...]
+    targets: tuple[TargetSpec, ...] = (TargetSpec(name="loop", fabric="loop", port=1),)
+    """Target ports hosts reach the library through (see :mod:`vtl.target_ports`)."""
+    lun_groups: tuple[LunGroupSpec, ...] = ()
 
     def slot_addresses(self) -> range:
         return range(self.addresses.storage, self.addresses.storage + self.slots)
@@ -167,6 +171,31 @@ class LibrarySpec:
     @property
     def transport_address(self) -> int:
         return self.addresses.transport
+
+    def devices(self) -> list[tuple[str, int]]:
+        """(serial, configured LUN) of the changer, then the drives."""
+        return [(self.changer.serial, self.changer.lun)] + [(d.serial, d.lun) for d in self.drives]
+
+    def target(self, name: str) -> TargetSpec:
+        for t in self.targets:
+            if t.name.lower() == name.lower():
+                return t
+        raise KeyError(f'library {self.name} has no target port "{name}"; its target ports are '
+                       + ", ".join(t.name for t in self.targets))
+
+    def paths_of(self, serial: str) -> list[tuple[TargetSpec, int]]:
+        """(target port, LUN) of every path to a device: the ports of its LUN group."""
+        lun = dict((s.upper(), n) for s, n in self.devices())[serial.upper()]
+        for group in self.lun_groups:
+            if any(s.upper() == serial.upper() for s in group.devices):
+                return [(t, t.lun_for(serial, lun)) for t in map(self.target, group.targets)]
+        return []
+
+    def group_of(self, serial: str) -> LunGroupSpec | None:
+        for group in self.lun_groups:
+            if any(s.upper() == serial.upper() for s in group.devices):
+                return group
+        return None
 
 
 @dataclass(frozen=True)
@@ -420,7 +449,7 @@ _Path = tuple  # a place in the document: ("library", 0, "drive", 2, "serial")
 
 _NODE_KEYS = ("name", "state", "socket", "socket_mode")
 _LIBRARY_KEYS = ("name", "storage", "slots", "mailslots", "addresses", "changer", "drive",
-                 "cartridge")
+                 "cartridge", "target", "lun_group")
 _ADDRESS_KEYS = ("transport", "import_export", "data_transfer", "storage")
 _CHANGER_KEYS = ("vendor", "product", "revision", "serial", "lun")
 _DRIVE_KEYS = ("personality", "serial", "lun")
@@ -457,6 +486,7 @@ _EXAMPLES = {
     "cartridge.media": 'media = "LTO8"',
     "cartridge.capacity": 'capacity = "64MiB"',
     "cartridge.slot": "slot = 1",
+    **target_ports.EXAMPLES,
 }
 
 _TYPE_NAMES = {int: "a whole number", str: "a string in double quotes", dict: "a table",
@@ -494,7 +524,7 @@ class _Builder:
         if len(where) == 2:
             return f'[[library]] "{name}"' if name else f"[[library]] number {index + 1}"
         table = where[2]
-        if table in ("drive", "cartridge") and len(where) >= 4:
+        if table in ("drive", "cartridge", "target", "lun_group") and len(where) >= 4:
             return f"[[library.{table}]] number {where[3] + 1} of {library}"
         return f"[library.{table}] of {library}"
 
@@ -580,6 +610,7 @@ class _Builder:
                       f"{MAX_LIBRARIES} medium changers.",
                       f"remove libraries until there are {MAX_LIBRARIES}, or run another node.")
         state_of_node = _NodeState()
+        state_of_node.node_name = name
         libraries = tuple(self.library(i, lib, state_of_node) for i, lib in enumerate(libraries_data))
         return NodeConfig(name=name, state=state, socket=sock, socket_mode=mode,
                           libraries=libraries, source=self.source, extra=extra)
@@ -683,9 +714,18 @@ class _Builder:
                                      addresses.data_transfer + j, node))
         self.check_element_ranges(where, addresses, mailslots, len(drives), slots)
         cartridges = self.cartridges(where, name, cartridges_data, slots, addresses, node)
+        devices = [(changer.serial, changer.lun)] + [(d.serial, d.lun) for d in drives]
+        targets, lun_groups = target_ports.build(self, where, data, node=node.node_name,
+                                                 library=name, devices=devices)
+        for t in targets:
+            if t.iqn is not None:
+                if t.iqn in node.iqns:
+                    self.fail((*where, "target", t.port - 1, "iqn"), f"IQN {t.iqn} is also the "
+                              f"IQN of {node.iqns[t.iqn]}.", "give each iSCSI target its own iqn.")
+                node.iqns[t.iqn] = f'target port "{t.name}" of library "{name}"'
         return LibrarySpec(name=name, storage=storage, slots=slots, mailslots=mailslots,
                            addresses=addresses, changer=changer, drives=tuple(drives),
-                           cartridges=cartridges)
+                           cartridges=cartridges, targets=targets, lun_groups=lun_groups)
 
     def addresses(self, data: dict, where: _Path) -> ElementAddresses:
         table = self.get(data, "addresses", dict, where, "library", default={})
@@ -995,7 +1035,9 @@ class _NodeState:
         self.storage: dict[Path, str] = {}
         self.serials: dict[str, str] = {}
         self.barcodes: dict[str, str] = {}
+        self.iqns: dict[str, str] = {}
         self.drive_count = 0
+        self.node_name = ""
 
 
 def _split(where: _Path) -> tuple[_Path, str | None]:
@@ -1160,6 +1202,7 @@ def dumps(config: NodeConfig, *, base: Path | None = None) -> str:
             if first.capacity is not None:
                 out.append(f"capacity = {first.capacity}")
             out += [f"slot = {first.slot - a.storage + 1}", ""]
+        out += target_ports.dump(library.targets, library.lun_groups, _toml_value)
     for key, value in config.extra.items():
         if isinstance(value, list):
             for item in value:
