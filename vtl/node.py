@@ -10,6 +10,7 @@ restarts and re-cabling; a new device gets the lowest free number.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from tapeconf.aliases import AliasKind, AliasScope, mapping_key, parse_alias, pa
 
 from .config import NodeConfig
 from .library import Bay, Library, LibraryError, trace
+from .ports import PortStates
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -70,6 +72,11 @@ class Node:
             self.close()
             raise
         self._assign_aliases()
+        self.ports = PortStates(config)
+        for d in self.devices():
+            d.device.port_groups = functools.partial(self.ports.groups, d.library.spec, d.serial)
+        self.kernel = None
+        """The kernel target service when `vtl serve` runs one (sessions, path switching)."""
 
     # -- devices ------------------------------------------------------------------------
     def devices(self) -> list[Device]:

@@ -20,6 +20,7 @@ from ..device import Access, Request, ScsiDevice
 from ..layout import Layout, bits, control, reserved
 from ..nexus import Nexus
 from .commands import SPC
+from .target_port_groups import group_of_port, groups_of
 
 INQUIRY = Layout("INQUIRY", bits("opcode", 8), reserved(6), bits("cmddt", 1), bits("evpd", 1),
                  bits("page_code", 8), bits("allocation_length", 16), *control())
@@ -82,14 +83,18 @@ def standard_data(dev: ScsiDevice) -> bytes:
     wanted = (SAM5, SPC4, *getattr(dev, "version_descriptors", ()))
     descriptors = list(dict.fromkeys(wanted))[:VERSION_DESCRIPTOR_SLOTS]
     descriptors += [0] * (VERSION_DESCRIPTOR_SLOTS - len(descriptors))
+    groups = groups_of(dev)
+    alua = bool(getattr(dev, "alua", False)) or groups is not None
+    ports = sum(len(g.ports) for g in groups) if groups is not None else 0
+    multiport = bool(getattr(dev, "multiport", False)) or ports > 1
     return StandardInquiry.build(dict(
         head=dict(peripheral_qualifier=0, peripheral_device_type=dev.peripheral_device_type,
                   rmb=bool(getattr(dev, "removable", False)), lu_cong=False,
                   version=SPC4_VERSION, normaca=False, hisup=True, response_data_format=2,
                   additional_length=STANDARD_SIZE - 5,
-                  sccs=False, acc=False, tpgs=0b01 if getattr(dev, "alua", False) else 0,
+                  sccs=False, acc=False, tpgs=0b01 if alua else 0,
                   threepc=False, protect=False,
-                  encserv=False, vs1=False, multip=bool(getattr(dev, "multiport", False)),
+                  encserv=False, vs1=False, multip=multiport,
                   cmdque=True, vs2=False),
         vendor=vendor, product=product, revision=revision,
         vendor_specific=bytes(20), version_descriptors=descriptors,
@@ -108,7 +113,11 @@ def designator(code_set: int, association: int, kind: int, value: bytes,
 
 
 def device_identification(dev: ScsiDevice, nexus: Nexus) -> bytes:
-    """VPD 0x83: LU names (NAA, T10 vendor id), then the target port the command came through."""
+    """VPD 0x83: LU names (NAA, T10 vendor id), then the target port the command came through.
+
+    A transport that cannot tell the port (TCMU hands userspace no nexus) uses
+    target port 0, and the port designators are left out rather than guessed.
+    """
     ident = dev.identity
     vendor, product, _ = ident.padded()
     protocol = getattr(dev, "protocol_identifier", None)
@@ -116,13 +125,16 @@ def device_identification(dev: ScsiDevice, nexus: Nexus) -> bytes:
         designator(CODE_SET_BINARY, ASSOCIATION_LU, TYPE_NAA, ident.naa_name.to_bytes(8, "big")),
         designator(CODE_SET_ASCII, ASSOCIATION_LU, TYPE_T10_VENDOR_ID,
                    vendor + product + ident.serial.encode("ascii")),
-        designator(CODE_SET_BINARY, ASSOCIATION_TARGET_PORT, TYPE_RELATIVE_TARGET_PORT,
-                   nexus.target_port.to_bytes(4, "big"), protocol),
     ]
+    if nexus.target_port == 0:
+        return b"".join(body)
+    body.append(designator(CODE_SET_BINARY, ASSOCIATION_TARGET_PORT, TYPE_RELATIVE_TARGET_PORT,
+                           nexus.target_port.to_bytes(4, "big"), protocol))
     group_of = getattr(dev, "target_port_group", None)
-    if callable(group_of):
+    group = group_of(nexus) if callable(group_of) else group_of_port(dev, nexus)
+    if group is not None:
         body.append(designator(CODE_SET_BINARY, ASSOCIATION_TARGET_PORT, TYPE_TARGET_PORT_GROUP,
-                               group_of(nexus).to_bytes(4, "big"), protocol))
+                               group.to_bytes(4, "big"), protocol))
     return b"".join(body)
 
 
