@@ -7,6 +7,7 @@ import click
 
 from .cartridge import cartridge
 from .library import COMMANDS as LIBRARY_COMMANDS
+from .paths import library, path_group
 from .scsi import scsi
 from .serve import serve
 from .session import Session
@@ -33,6 +34,8 @@ for command in LIBRARY_COMMANDS:
 cli.add_command(cartridge)
 cli.add_command(tape)
 cli.add_command(scsi)
+cli.add_command(library)
+cli.add_command(path_group)
 
 
 def main() -> None:

@@ -541,3 +541,65 @@ def scsi_execute(node: Node, device: str, cdb: str, data_out: str | None = None,
 @method("ping")
 def ping(node: Node) -> dict[str, Any]:
     return {"node": node.name}
+
+
+# -- target ports and paths (ONTAP's storage tape library config / path) -------------------
+def _port_rows(node: Node) -> list[dict[str, Any]]:
+    """One row per target port of every library, with its LUN groups and who is connected."""
+    kernel = node.kernel
+    rows = []
+    for lib in node.config.libraries:
+        for target in lib.targets:
+            key = f"{lib.name}:{target.name}"
+            groups = [g for g in lib.lun_groups if target.name in g.targets]
+            initiators = kernel.initiators(key) if kernel is not None else []
+            rows.append({
+                "node": node.name, "library": lib.name, "target_port": key,
+                "fabric": target.fabric, "relative_port": target.port,
+                "wwn": kernel.port_wwn(key) if kernel is not None else target.iqn,
+                "lun_groups": [g.id for g in groups],
+                "lun_count": sum(len(g.devices) for g in groups),
+                "multipath": any(len(g.targets) > 1 for g in groups),
+                "state": "online" if node.ports.online(key) else "offline",
+                "exported": kernel is not None,
+                "initiators": initiators,
+                "path_errors": kernel.path_errors(key) if kernel is not None else 0,
+            })
+    return rows
+
+
+@method("library.config")
+def library_config(node: Node) -> list[dict[str, Any]]:
+    """Per LUN group: its LUN count and every path (target port, initiators)."""
+    ports = {r["target_port"]: r for r in _port_rows(node)}
+    out = []
+    for lib in node.config.libraries:
+        for group in lib.lun_groups:
+            paths = [ports[f"{lib.name}:{name}"] for name in group.targets]
+            out.append({"node": node.name, "library": lib.name, "lun_group": group.id,
+                        "lun_count": len(group.devices), "devices": list(group.devices),
+                        "paths": [{"target_port": p["target_port"], "wwn": p["wwn"],
+                                   "fabric": p["fabric"], "state": p["state"],
+                                   "initiators": p["initiators"]} for p in paths]})
+    return out
+
+
+@method("library.paths")
+def library_paths(node: Node) -> list[dict[str, Any]]:
+    return _port_rows(node)
+
+
+@method("path.set")
+def path_set(node: Node, port: str, online: bool) -> dict[str, Any]:
+    try:
+        key = node.ports.resolve(port)
+    except KeyError as e:
+        raise ApiError(str(e.args[0]) + ".") from None
+    kernel = node.kernel
+    if kernel is not None:
+        kernel.set_port_online(key, online)
+    changed = node.ports.set_online(key, online)
+    log.info("path %s %s%s", key, "online" if online else "offline", "" if changed else " (already)")
+    row = next(r for r in _port_rows(node) if r["target_port"] == key)
+    row["changed"] = changed
+    return row
