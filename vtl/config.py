@@ -207,6 +207,8 @@ class NodeConfig:
     libraries: tuple[LibrarySpec, ...]
     source: Path | None = None
     extra: dict = field(default_factory=dict)
+    kernel_target: bool = True
+    """Attach the devices to the kernel (LIO/TCMU) when `vtl serve` runs as root where LIO exists."""
 
     def library(self, name: str) -> LibrarySpec:
         """The library called ``name`` (case-insensitive); ``KeyError`` if there is none."""
@@ -447,7 +449,7 @@ def expand_barcodes(text: str) -> list[str]:
 
 _Path = tuple  # a place in the document: ("library", 0, "drive", 2, "serial")
 
-_NODE_KEYS = ("name", "state", "socket", "socket_mode")
+_NODE_KEYS = ("name", "state", "socket", "socket_mode", "kernel_target")
 _LIBRARY_KEYS = ("name", "storage", "slots", "mailslots", "addresses", "changer", "drive",
                  "cartridge", "target", "lun_group")
 _ADDRESS_KEYS = ("transport", "import_export", "data_transfer", "storage")
@@ -460,6 +462,7 @@ _EXAMPLES = {
     "node.state": 'state = "state.sqlite"',
     "node.socket": 'socket = "vtl.sock"',
     "node.socket_mode": 'socket_mode = "0660"',
+    "node.kernel_target": "kernel_target = false",
     "library.name": 'name = "lib0"',
     "library.storage": 'storage = "cartridges/lib0"',
     "library.slots": "slots = 24",
@@ -591,6 +594,7 @@ class _Builder:
         state = self.path_value(node, "state", ("node",), "node", "state.sqlite")
         sock = self.path_value(node, "socket", ("node",), "node", "vtl.sock")
         mode = self.socket_mode(node)
+        kernel_target = self.get(node, "kernel_target", bool, ("node",), "node", default=True)
 
         libraries_data = data.get("library")
         if libraries_data is None:
@@ -613,7 +617,8 @@ class _Builder:
         state_of_node.node_name = name
         libraries = tuple(self.library(i, lib, state_of_node) for i, lib in enumerate(libraries_data))
         return NodeConfig(name=name, state=state, socket=sock, socket_mode=mode,
-                          libraries=libraries, source=self.source, extra=extra)
+                          libraries=libraries, source=self.source, extra=extra,
+                          kernel_target=kernel_target)
 
     def top_level(self, key: str, value: Any) -> None:
         """A top-level item that is not ours: fine if it is a table, kept for others."""
@@ -1177,7 +1182,8 @@ def dumps(config: NodeConfig, *, base: Path | None = None) -> str:
            f"name = {_toml_value(config.name)}",
            f"state = {_toml_value(path(config.state))}",
            f"socket = {_toml_value(path(config.socket))}",
-           f'socket_mode = "{config.socket_mode:04o}"', ""]
+           f'socket_mode = "{config.socket_mode:04o}"',
+           f"kernel_target = {_toml_value(config.kernel_target)}", ""]
     for library in config.libraries:
         a = library.addresses
         out += ["[[library]]",

@@ -81,6 +81,11 @@ CREATE TABLE IF NOT EXISTS counters (
     value  INTEGER NOT NULL,
     PRIMARY KEY (serial, name)
 );
+CREATE TABLE IF NOT EXISTS kernel_objects (
+    path    TEXT PRIMARY KEY,
+    kind    TEXT NOT NULL,
+    created REAL NOT NULL
+);
 """
 
 
@@ -294,6 +299,22 @@ class Store:
         with self.transaction() as db:
             db.executemany("INSERT OR REPLACE INTO counters VALUES (?,?,?)",
                            [(serial, k, int(v)) for k, v in values.items()])
+
+    # -- kernel target objects (vtl.lio) ---------------------------------------------
+    def kernel_objects(self) -> list[tuple[str, str]]:
+        """(configfs path, kind) of every LIO object this node made and has not removed,
+        oldest first: after a crash, these are the leftovers that are surely ours."""
+        return self._query("SELECT path, kind FROM kernel_objects ORDER BY created, rowid")
+
+    def record_kernel_object(self, path: str, kind: str) -> None:
+        """Written *before* the object is made, so a crash in between leaves a record
+        of something that may exist rather than an object nobody knows is ours."""
+        with self.transaction() as db:
+            db.execute("INSERT OR IGNORE INTO kernel_objects VALUES (?,?,?)", (path, kind, time.time()))
+
+    def forget_kernel_object(self, path: str) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM kernel_objects WHERE path=?", (path,))
 
     def integrity(self) -> Iterator[str]:
         """Problems a crash test or an operator should know about (none on a healthy store)."""

@@ -19,6 +19,7 @@ from vtl.client import ControlClient, ControlError
 SMALL_LIBRARY = """\
 [node]
 name = "testnode"
+kernel_target = false
 state = "state.sqlite"
 socket = "vtl.sock"
 

@@ -47,8 +47,9 @@ def lock_state(config: NodeConfig) -> int:
 
 
 def services_for(config: NodeConfig) -> list[Service]:
-    """The services of a node, in start order (later issues add TCMU and NDMP here)."""
-    return [ControlServer(config.socket, config.socket_mode)]
+    """The services of a node, in start order: the control socket, then the kernel target."""
+    from ..lio.service import KernelTarget
+    return [ControlServer(config.socket, config.socket_mode), KernelTarget()]
 
 
 async def run(node: Node, services: list[Service]) -> None:
