@@ -1,0 +1,160 @@
+"""What the NDMP server reports about the machine it runs on: the ``Backend`` protocol.
+
+The CONFIG service answers from a Backend the caller supplies, so the NDMP core
+does not know where drives, changers and volumes come from: ``vtl`` provides
+its libraries' drives and changers, a test provides a :class:`StaticBackend`.
+The values are plain frozen dataclasses in NDMP's vocabulary (a device has a
+model and a list of names with attributes), built with :func:`tape_drive` and
+:func:`changer` so that device names follow the seed's format (``nrst0a``).
+"""
+from __future__ import annotations
+
+import platform
+import socket
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from tapeconf import COMPRESSION_TYPES, DeviceName, RewindType
+
+from .constants import TapeAttr
+
+__all__ = [
+    "Backend",
+    "Device",
+    "DeviceEntry",
+    "HostInfo",
+    "StaticBackend",
+    "Volume",
+    "changer",
+    "local_host_info",
+    "tape_drive",
+]
+
+
+@dataclass(frozen=True)
+class HostInfo:
+    """CONFIG_GET_HOST_INFO."""
+
+    hostname: str
+    os_type: str
+    os_vers: str
+    hostid: str
+
+
+def local_host_info() -> HostInfo:
+    """This machine: its host name, OS, kernel release and a stable host id.
+
+    The host id is the first 8 hex digits of /etc/machine-id when there is one
+    (stable across reboots), else of the MAC-derived node id."""
+    try:
+        with open("/etc/machine-id", encoding="ascii") as f:
+            hostid = f.read().strip()[:8]
+    except OSError:
+        hostid = ""
+    if len(hostid) != 8:
+        hostid = f"{uuid.getnode():012x}"[-8:]
+    return HostInfo(socket.gethostname(), platform.system(), platform.release(), hostid)
+
+
+@dataclass(frozen=True)
+class Volume:
+    """One volume of CONFIG_GET_FS_INFO.  A size or inode count of ``None`` is reported
+    as unsupported (the reply's ``unsupported`` mask) rather than as zero."""
+
+    name: str                                  # fs_logical_device, e.g. "/vtl1/vol1"
+    fs_type: str = "vtl"
+    physical_device: str = ""
+    total_size: int | None = None
+    used_size: int | None = None
+    avail_size: int | None = None
+    total_inodes: int | None = None
+    used_inodes: int | None = None
+    env: tuple[tuple[str, str], ...] = ()
+    status: str = "online"
+
+
+@dataclass(frozen=True)
+class DeviceEntry:
+    """One name of a device in a CONFIG_GET_TAPE_INFO / GET_SCSI_INFO caplist."""
+
+    name: str
+    attr: int = 0
+    capability: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Device:
+    """A tape drive or a medium changer: its model and every name it answers to."""
+
+    model: str
+    entries: tuple[DeviceEntry, ...] = ()
+
+
+_REWIND_ATTR = {
+    RewindType.REWIND: TapeAttr.NDMP_TAPE_ATTR_REWIND,
+    RewindType.NO_REWIND: TapeAttr(0),
+    RewindType.UNLOAD_RELOAD: TapeAttr.NDMP_TAPE_ATTR_UNLOAD,
+}
+
+
+def _capability(serial: str | None, extra: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    pairs = [("SERIAL_NUMBER", serial)] if serial else []
+    return tuple(pairs) + tuple(extra)
+
+
+def tape_drive(model: str, alias_number: int, *, serial: str | None = None,
+               capability: Sequence[tuple[str, str]] = ()) -> Device:
+    """A drive with its twelve device names (``rst0l`` .. ``urst0a``) in the order the seed
+    lists them; ``r`` names carry NDMP_TAPE_ATTR_REWIND, ``ur`` names ..._UNLOAD, and all
+    of them ..._RAW (every name may be opened in RAW mode)."""
+    entries = []
+    for compression in COMPRESSION_TYPES:
+        for rewind in RewindType:
+            name = str(DeviceName(rewind, alias_number, compression))    # type: ignore[arg-type]
+            attr = _REWIND_ATTR[rewind] | TapeAttr.NDMP_TAPE_ATTR_RAW
+            entries.append(DeviceEntry(name, int(attr), _capability(serial, capability)))
+    return Device(model, tuple(entries))
+
+
+def changer(model: str, alias: str, *, serial: str | None = None,
+            capability: Sequence[tuple[str, str]] = ()) -> Device:
+    """A medium changer known by its alias (``mc0``) -- the name SCSI_OPEN takes."""
+    return Device(model, (DeviceEntry(alias, 0, _capability(serial, capability)),))
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """What the CONFIG service asks.  Called on every query, so answers may change
+    (a drive added to a library shows up in the next GET_TAPE_INFO)."""
+
+    def host_info(self) -> HostInfo: ...
+
+    def volumes(self) -> Sequence[Volume]: ...
+
+    def tape_drives(self) -> Sequence[Device]: ...
+
+    def changers(self) -> Sequence[Device]: ...
+
+
+@dataclass
+class StaticBackend:
+    """A Backend of fixed lists: for tests, and for a server with no library behind it."""
+
+    host: HostInfo = field(default_factory=local_host_info)
+    volume_list: Sequence[Volume] = ()
+    drive_list: Sequence[Device] = ()
+    changer_list: Sequence[Device] = ()
+
+    def host_info(self) -> HostInfo:
+        return self.host
+
+    def volumes(self) -> Sequence[Volume]:
+        return self.volume_list
+
+    def tape_drives(self) -> Sequence[Device]:
+        return self.drive_list
+
+    def changers(self) -> Sequence[Device]:
+        return self.changer_list
