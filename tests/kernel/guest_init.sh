@@ -21,8 +21,8 @@ $BB mkdir -p /dev/pts /dev/shm
 $BB mount -t devpts -o gid=5,mode=620,ptmxmode=000 devpts /dev/pts
 $BB mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 $BB mount -t tmpfs -o mode=0755 tmpfs /run
-$BB mount -t tmpfs -o mode=1777 tmpfs /tmp
-$BB mount -t tmpfs -o mode=1777 tmpfs /var/tmp
+# /tmp and /var/tmp stay the overlay's (writable, host content visible): the repository
+# and its virtual environment may live there, as CI's clean clone in /tmp does.
 $BB mkdir -p /run/lock
 [ -L /var/run ] || $BB mount --bind /run /var/run
 echo vtl-guest > /proc/sys/kernel/hostname
