@@ -142,18 +142,25 @@ step reserve6_release sg_raw $TAPE_A 17 00 00 00 00 00
 log "path failover"
 step path_offline $VTL path offline lib0:loop
 step path_show_offline $VTL library path show
-step io_on_other_path mt -f $NST_B status
+step io_on_other_path sh -c "mt -f $NST_B rewind && tar tf $NST_B > /tmp/listing_b && mt -f $NST_B status"
+step io_listing_b cat /tmp/listing_b
 step rtpg_offline sg_rtpg -d $TAPE_B
 step path_online $VTL path online lib0:loop
 
 log "mtx moves"
 step mt_offline mt -f $NST_A offline
 step mtx_unload mtx -f $SCH unload 1 0
+step vtl_status_unloaded $VTL inventory --json
 step mtx_transfer mtx -f $SCH transfer 2 5
 step mtx_status_transfer mtx -f $SCH status
+step vtl_status_transfer $VTL inventory --json
 step mtx_eepos mtx -f $SCH eepos 0 transfer 5 2
+step vtl_status_eepos $VTL inventory --json
 step vtl_load $VTL load VM0000L8 st0
 step mtx_status_after_vtl_load mtx -f $SCH status
+step vtl_unload $VTL unload st0
+step mtx_status_after_vtl_unload mtx -f $SCH status
+step vtl_load_again $VTL load VM0000L8 st0
 
 log "APTPL across a restart"
 step aptpl_register sg_persist --out --register --param-aptpl --param-sark=0x3333 $TAPE_A

@@ -109,11 +109,25 @@ def test_mtx_and_vtl_agree(steps):
         steps.ok("mtx_status_loaded")
     assert steps.json("vtl_status_loaded")["libraries"][0]["drives"][0]["barcode"] == "VM0000L8"
     steps.ok("mtx_unload")
+    assert where(steps.json("vtl_status_unloaded")) == {"VM0000L8": 4096, "VM0001L8": 4097,
+                                                        "VM0002L8": 4098, "VM0003L8": 4099}
     steps.ok("mtx_transfer")
-    assert "Storage Element 5:Full :VolumeTag=VM0001L8" in steps.ok("mtx_status_transfer").replace("  ", " ")
+    assert "Storage Element 5:Full :VolumeTag=VM0001L8" in steps.ok("mtx_status_transfer")
+    assert where(steps.json("vtl_status_transfer"))["VM0001L8"] == 4100
     steps.ok("mtx_eepos")
+    assert where(steps.json("vtl_status_eepos"))["VM0001L8"] == 4097
     steps.ok("vtl_load")
-    assert "Data Transfer Element 0:Full" in steps.ok("mtx_status_after_vtl_load")
+    assert "Data Transfer Element 0:Full (Storage Element 1 Loaded):VolumeTag = VM0000L8" in \
+        steps.ok("mtx_status_after_vtl_load")
+    steps.ok("vtl_unload")
+    after = steps.ok("mtx_status_after_vtl_unload")
+    assert "Data Transfer Element 0:Empty" in after and "Storage Element 1:Full :VolumeTag=VM0000L8" in after
+
+
+def where(inventory) -> dict[str, int]:
+    """barcode -> element address, from `vtl inventory --json`."""
+    elements = inventory["elements"] if isinstance(inventory, dict) else inventory
+    return {e["barcode"]: e["address"] for e in elements if e.get("barcode")}
 
 
 def test_persistent_reservations_across_initiators(steps):
@@ -132,6 +146,7 @@ def test_iscsi_chap_login_and_path_failover(steps):
     assert "LOGGED_IN" in steps.ok("iscsi_session") or "Logged in" in steps.ok("iscsi_login")
     steps.ok("path_offline")
     steps.ok("io_on_other_path")
+    assert "./spc/inquiry.py" in steps.ok("io_listing_b")      # the first archive, read via iSCSI
     assert "offline" in steps.ok("path_show_offline")
     steps.ok("path_online")
 
