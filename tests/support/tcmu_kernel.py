@@ -20,6 +20,7 @@ import multiprocessing
 import os
 import select
 import socket
+import sys
 import tempfile
 import traceback
 from dataclasses import dataclass, field
@@ -27,13 +28,13 @@ from typing import Sequence
 
 from vtl.tcmu.doorbell import DeviceGone
 from vtl.tcmu.layout import (
-    CDB_OFF_OFFSET, CMD_HEAD_OFFSET, CMD_TAIL_OFFSET, CMDR_OFF, CMDR_SIZE, DATA_BLOCK_SIZE, HDR_S,
+    CDB_OFF_OFFSET, CMDR_OFF, CMDR_SIZE, DATA_BLOCK_SIZE, HDR_S,
     IOV_OFFSET, IOVEC_S, MAILBOX, MAILBOX_VERSION, OP_CMD, OP_PAD, OP_TMR, REQ_OFFSET, REQ_S,
     RSP_OFFSET, RSP_S, TMR_S, TMR_SIZE, U32_S, UFLAG_READ_LEN, UFLAG_UNKNOWN_OP,
-    base_command_size, command_size,
+    HEAD_WORD, TAIL_WORD, base_command_size, command_size, mailbox_words,
 )
 
-KICK = (1).to_bytes(4, "little")
+KICK = (1).to_bytes(4, sys.byteorder)
 CHECK_CONDITION = 2
 
 
@@ -88,13 +89,14 @@ class FakeKernel:
 
     def __init__(self, buf, *, block: int = DATA_BLOCK_SIZE):
         self.mv = memoryview(buf)
+        self.words = mailbox_words(buf)        # head and tail: single 32-bit accesses
         self.cmdr_off = U32_S.unpack_from(self.mv, 4)[0]
         self.cmdr_size = U32_S.unpack_from(self.mv, 8)[0]
         self.data_off = self.cmdr_off + self.cmdr_size
         self.block = block
         self.used = bytearray((len(self.mv) - self.data_off) // block)
-        self.head = U32_S.unpack_from(self.mv, CMD_HEAD_OFFSET)[0]
-        self.last_cleaned = U32_S.unpack_from(self.mv, CMD_TAIL_OFFSET)[0]
+        self.head = self.words[HEAD_WORD]
+        self.last_cleaned = self.words[TAIL_WORD]
         self.inflight: dict[int, _Inflight] = {}
         self._next_id = 1
         self._zeros = bytes(4096)
@@ -174,11 +176,11 @@ class FakeKernel:
         if pad:
             HDR_S.pack_into(self.mv, self.cmdr_off + self.head, pad | OP_PAD, 0, 0, 0)
             self.head = 0
-            U32_S.pack_into(self.mv, CMD_HEAD_OFFSET, 0)
+            self.words[HEAD_WORD] = 0
 
     def _publish(self, size: int) -> None:
         self.head = (self.head + size) % self.cmdr_size
-        U32_S.pack_into(self.mv, CMD_HEAD_OFFSET, self.head)
+        self.words[HEAD_WORD] = self.head
 
     # -- queueing ------------------------------------------------------------------
     def submit(self, c: Cmd) -> int | None:
@@ -213,7 +215,7 @@ class FakeKernel:
         t = c.tamper
         if t:
             if "cdb_off" in t:
-                mv[o + CDB_OFF_OFFSET:o + CDB_OFF_OFFSET + 8] = t["cdb_off"].to_bytes(8, "little")
+                mv[o + CDB_OFF_OFFSET:o + CDB_OFF_OFFSET + 8] = t["cdb_off"].to_bytes(8, sys.byteorder)
             if "iov_cnt" in t:
                 U32_S.pack_into(mv, o + REQ_OFFSET, t["iov_cnt"])
             if "iov_bidi_cnt" in t:
@@ -237,7 +239,7 @@ class FakeKernel:
         HDR_S.pack_into(self.mv, o, size | OP_TMR, 0, 0, 0)
         TMR_S.pack_into(self.mv, o + 8, tmr_type, len(cmd_ids))
         for i, cid in enumerate(cmd_ids):
-            self.mv[o + TMR_SIZE + 2 * i:o + TMR_SIZE + 2 * i + 2] = cid.to_bytes(2, "little")
+            self.mv[o + TMR_SIZE + 2 * i:o + TMR_SIZE + 2 * i + 2] = cid.to_bytes(2, sys.byteorder)
         self._publish(size)
         return None
 
@@ -245,7 +247,7 @@ class FakeKernel:
     def reap(self) -> list[Completion]:
         """Every command userspace completed since the last reap, in ring order."""
         mv = self.mv
-        tail = U32_S.unpack_from(mv, CMD_TAIL_OFFSET)[0]
+        tail = self.words[TAIL_WORD]
         out = []
         while self.last_cleaned != tail:
             o = self.cmdr_off + self.last_cleaned

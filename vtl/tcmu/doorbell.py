@@ -16,9 +16,10 @@ from __future__ import annotations
 import errno
 import os
 import select
+import sys
 from typing import Protocol
 
-_KICK = (1).to_bytes(4, "little")
+_KICK = (1).to_bytes(4, sys.byteorder)    # a host-endian s32, as uio reads it
 _GONE_ERRNOS = {errno.EIO, errno.ENODEV, errno.ENXIO}
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import struct
 
-from construct import Array, Bytes, Construct, Int8ul, Int16ul, Int32ul, Int64ul, Padding, Struct, this
+from construct import Array, Bytes, Construct, Int8un, Int16un, Int32un, Int64un, Padding, Struct, this
 
 # -- constants of the header -------------------------------------------------
 
@@ -62,44 +62,44 @@ DATA_AREA_SIZE = 1024 * 1024 * 1024
 # -- declarations --------------------------------------------------------------
 
 MAILBOX = Struct(
-    "version" / Int16ul,
-    "flags" / Int16ul,
-    "cmdr_off" / Int32ul,
-    "cmdr_size" / Int32ul,
-    "cmd_head" / Int32ul,
+    "version" / Int16un,
+    "flags" / Int16un,
+    "cmdr_off" / Int32un,
+    "cmdr_size" / Int32un,
+    "cmd_head" / Int32un,
     Padding(ALIGN_SIZE - 16),
-    "cmd_tail" / Int32ul,            # __aligned__(64): its own cacheline
+    "cmd_tail" / Int32un,            # __aligned__(64): its own cacheline
     Padding(2 * ALIGN_SIZE - ALIGN_SIZE - 4),
 )
 
 ENTRY_HDR = Struct(
-    "len_op" / Int32ul,
-    "cmd_id" / Int16ul,
-    "kflags" / Int8ul,
-    "uflags" / Int8ul,
+    "len_op" / Int32un,
+    "cmd_id" / Int16un,
+    "kflags" / Int8un,
+    "uflags" / Int8un,
 )
 
 REQ = Struct(
-    "iov_cnt" / Int32ul,
-    "iov_bidi_cnt" / Int32ul,
-    "iov_dif_cnt" / Int32ul,
+    "iov_cnt" / Int32un,
+    "iov_bidi_cnt" / Int32un,
+    "iov_dif_cnt" / Int32un,
     Padding(4),                      # the inner struct is not packed: cdb_off is 8-aligned
-    "cdb_off" / Int64ul,
-    "pad1" / Int64ul,
-    "pad2" / Int64ul,
+    "cdb_off" / Int64un,
+    "pad1" / Int64un,
+    "pad2" / Int64un,
 )
 
 RSP = Struct(
-    "scsi_status" / Int8ul,
+    "scsi_status" / Int8un,
     Padding(1),
     Padding(2),
-    "read_len" / Int32ul,
+    "read_len" / Int32un,
     "sense_buffer" / Bytes(SENSE_BUFFERSIZE),
 )
 
 IOVEC = Struct(
-    "iov_base" / Int64ul,            # offset from the start of the mmap
-    "iov_len" / Int64ul,
+    "iov_base" / Int64un,            # offset from the start of the mmap
+    "iov_len" / Int64un,
 )
 
 CMD_REQUEST = Struct(
@@ -117,13 +117,13 @@ CMD_RESPONSE = Struct(
 
 TMR_ENTRY = Struct(
     "hdr" / ENTRY_HDR,
-    "tmr_type" / Int8ul,
+    "tmr_type" / Int8un,
     Padding(1),
     Padding(2),
-    "cmd_cnt" / Int32ul,
+    "cmd_cnt" / Int32un,
     Padding(8),
     Padding(8),
-    "cmd_ids" / Array(this.cmd_cnt, Int16ul),
+    "cmd_ids" / Array(this.cmd_cnt, Int16un),
 )
 
 
@@ -155,21 +155,41 @@ ENTRY_SIZE = HDR_SIZE + max(_fixed(REQ), _fixed(RSP))
 """``sizeof(struct tcmu_cmd_entry)``: header plus the larger member of the union (112)."""
 TMR_SIZE = HDR_SIZE + _fixed(Struct(*TMR_ENTRY.subcons[1:-1]))
 
+# -- the two words the kernel and we share ---------------------------------------------
+
+HEAD_WORD = CMD_HEAD_OFFSET // 4
+TAIL_WORD = CMD_TAIL_OFFSET // 4
+
+
+def mailbox_words(buffer) -> memoryview:
+    """The mailbox as native 32-bit words, for ``cmd_head`` and ``cmd_tail``.
+
+    The kernel reads and writes these two while we run, so each access must be one
+    aligned 32-bit load or store.  An item of a memoryview cast to ``"I"`` is copied
+    with a 4-byte ``memcpy``, a single instruction.  ``struct.pack_into`` is not: it
+    clears the field first and then writes it byte by byte, so the other side can
+    read a tail of 0 (measured: a consumer saw ``cmd_head`` = 0 mid-run under load).
+    The fields are host-endian, as the kernel's ``__u32`` are.
+    """
+    return memoryview(buffer)[:MAILBOX_SIZE].cast("B").cast("I")
+
+
 # -- the hot path's twins ----------------------------------------------------------
 
-MAILBOX_HEAD_S = struct.Struct("<HHIII")
+MAILBOX_HEAD_S = struct.Struct("=HHIII")
 """version, flags, cmdr_off, cmdr_size, cmd_head: the first 16 bytes of MAILBOX."""
-U32_S = struct.Struct("<I")
-"""cmd_head or cmd_tail alone."""
-HDR_S = struct.Struct("<IHBB")
+U32_S = struct.Struct("=I")
+"""One u32 field of an entry.  Never for cmd_head/cmd_tail while the other side runs:
+see :func:`mailbox_words`."""
+HDR_S = struct.Struct("=IHBB")
 """ENTRY_HDR: len_op, cmd_id, kflags, uflags."""
-REQ_S = struct.Struct("<III4xQQQ")
+REQ_S = struct.Struct("=III4xQQQ")
 """REQ: iov_cnt, iov_bidi_cnt, iov_dif_cnt, cdb_off, pad1, pad2."""
-RSP_S = struct.Struct(f"<B3xI{SENSE_BUFFERSIZE}s")
+RSP_S = struct.Struct(f"=B3xI{SENSE_BUFFERSIZE}s")
 """RSP: scsi_status, read_len, sense_buffer (zero-filled to 96 bytes by ``pack``)."""
-IOVEC_S = struct.Struct("<QQ")
+IOVEC_S = struct.Struct("=QQ")
 """IOVEC: iov_base, iov_len."""
-TMR_S = struct.Struct("<B3xI16x")
+TMR_S = struct.Struct("=B3xI16x")
 """TMR_ENTRY after the header: tmr_type, cmd_cnt."""
 
 

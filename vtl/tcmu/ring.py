@@ -18,7 +18,9 @@ starts), so that raises :class:`RingError` and the device stops.
 
 Memory ordering: the kernel publishes an entry before it moves ``cmd_head``,
 and we write a response before we move ``cmd_tail``.  On x86 (TSO) plain
-loads and stores keep that order, which is all this module relies on.
+loads and stores keep that order, which is all this module relies on, as long
+as each access to ``cmd_head``/``cmd_tail`` is a single 32-bit load or store
+(:func:`~vtl.tcmu.layout.mailbox_words`; never ``struct.pack_into``).
 """
 from __future__ import annotations
 
@@ -29,10 +31,10 @@ from scsi.status import Status
 
 from .counters import DeviceCounters
 from .layout import (
-    CMD_HEAD_OFFSET, CMD_TAIL_OFFSET, ENTRY_SIZE, FLAG_CAP_READ_LEN, HDR_S, HDR_SIZE, IOV_OFFSET,
-    IOVEC_S, IOVEC_SIZE, MAILBOX_HEAD_S, MAILBOX_SIZE, MAILBOX_VERSION, OP_ALIGN_SIZE, OP_CMD,
-    OP_MASK, OP_PAD, OP_TMR, REQ_OFFSET, REQ_S, RSP_OFFSET, RSP_S, SENSE_BUFFERSIZE, U32_S,
-    UFLAG_READ_LEN, UFLAG_UNKNOWN_OP, UFLAGS_OFFSET, VARIABLE_LENGTH_CMD, cdb_size,
+    ENTRY_SIZE, FLAG_CAP_READ_LEN, HDR_S, HDR_SIZE, HEAD_WORD, IOV_OFFSET, IOVEC_S, IOVEC_SIZE,
+    MAILBOX_HEAD_S, MAILBOX_SIZE, MAILBOX_VERSION, OP_ALIGN_SIZE, OP_CMD, OP_MASK, OP_PAD, OP_TMR,
+    REQ_OFFSET, REQ_S, RSP_OFFSET, RSP_S, SENSE_BUFFERSIZE, TAIL_WORD, UFLAG_READ_LEN,
+    UFLAG_UNKNOWN_OP, UFLAGS_OFFSET, VARIABLE_LENGTH_CMD, cdb_size, mailbox_words,
 )
 
 log = logging.getLogger(__name__)
@@ -40,8 +42,6 @@ log = logging.getLogger(__name__)
 HARDWARE_ERROR_SENSE = Sense.of(SenseKey.HARDWARE_ERROR, Asc.INTERNAL_TARGET_FAILURE).encode()
 """Fixed-format sense for entries we refuse (and targets that raise): 04/44/00."""
 
-_head_at = U32_S.unpack_from
-_put_u32 = U32_S.pack_into
 _hdr = HDR_S.unpack_from
 _req = REQ_S.unpack_from
 _iov = IOVEC_S.unpack_from
@@ -104,6 +104,7 @@ class Ring:
                 or cmdr_off + cmdr_size > len(mv)):
             raise RingError(f"ring at {cmdr_off} of {cmdr_size} bytes does not fit a map of {len(mv)}")
         self._mv = mv
+        self._words = mailbox_words(mv)
         self.flags = flags
         self.cmdr_off = cmdr_off
         self.cmdr_size = cmdr_size
@@ -111,7 +112,7 @@ class Ring:
         self.data_end = len(mv)
         self.counters = counters if counters is not None else DeviceCounters()
         self._read_len = bool(flags & FLAG_CAP_READ_LEN)
-        self._tail = self._check_position(_head_at(mv, CMD_TAIL_OFFSET)[0], "cmd_tail")
+        self._tail = self._check_position(self._words[TAIL_WORD], "cmd_tail")
         self._scratch = memoryview(bytearray(0))
         self._warned = False
         self.dirty = False
@@ -121,7 +122,7 @@ class Ring:
     @property
     def head(self) -> int:
         """Where the kernel will write its next entry (offset in the ring)."""
-        return self._check_position(_head_at(self._mv, CMD_HEAD_OFFSET)[0], "cmd_head")
+        return self._check_position(self._words[HEAD_WORD], "cmd_head")
 
     @property
     def tail(self) -> int:
@@ -141,7 +142,7 @@ class Ring:
         if tail == self.cmdr_size:
             tail = 0
         self._tail = tail
-        _put_u32(self._mv, CMD_TAIL_OFFSET, tail)
+        self._words[TAIL_WORD] = tail        # one 32-bit store: the kernel may be reading it
         self.dirty = True
 
     # -- consuming ---------------------------------------------------------------
@@ -154,10 +155,11 @@ class Ring:
         ERROR; none of them reaches the caller.
         """
         mv = self._mv
+        words = self._words
         size = self.cmdr_size
         c = self.counters
         while True:
-            head = _head_at(mv, CMD_HEAD_OFFSET)[0] if until is None else until
+            head = words[HEAD_WORD] if until is None else until
             tail = self._tail
             if head == tail:
                 return None
@@ -294,4 +296,5 @@ class Ring:
     def release(self) -> None:
         """Drop this ring's view of the buffer so its owner can close the mmap."""
         self._scratch = memoryview(bytearray(0))
+        self._words.release()
         self._mv.release()

@@ -76,11 +76,11 @@ class DeviceHandle:
         self.nexus = nexus
         self.counters: DeviceCounters = ring.counters
         self.state = "running"
+        self._stale_until = ring.head         # what was queued before we attached (may raise RingError)
         self._on_exit = on_exit
         self._stop: bool | None = None        # None: serve; True: drain then stop; False: stop now
         self._pipe_lock = threading.Lock()
         self._stop_r, self._stop_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
-        self._stale_until = ring.head         # what was queued before we attached
         self._target_error_logged = False
         self._thread = threading.Thread(target=self._run, name=f"tcmu:{name}", daemon=True)
 
@@ -143,13 +143,13 @@ class DeviceHandle:
             cmd = ring.next(until)
             if cmd is None:
                 break
+            self.counters.reset_answered += 1        # counted before the kernel can see it
             ring.complete(cmd, _CHECK_CONDITION, RESET_SENSE)
             n += 1
         if ring.dirty:
             ring.dirty = False
             self.doorbell.kick()
         if n:
-            self.counters.reset_answered += n
             log.info("TCMU device %s: %d command(s) left pending by a previous run answered "
                      "UNIT ATTENTION 29/00, not executed", self.name, n)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import errno
 import os
 import socket
+import sys
 
 import pytest
 
@@ -24,7 +25,7 @@ def test_wait_reports_a_notification_once(pair):
     bell = UioDoorbell(ours.fileno())
     assert bell.fileno() == ours.fileno()
     assert bell.wait(0) is False
-    kernel.send((1).to_bytes(4, "little"))
+    kernel.send((1).to_bytes(4, sys.byteorder))
     assert bell.wait(None) is True
     assert bell.wait(0) is False
 

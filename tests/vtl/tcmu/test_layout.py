@@ -6,6 +6,7 @@ import os
 import random
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -50,7 +51,7 @@ def test_command_request_twin(i):
         L.IOVEC_S.pack_into(twin, L.IOV_OFFSET + k * L.IOVEC_SIZE, v["iov_base"], v["iov_len"])
     assert bytes(twin) == raw
     assert L.U32_S.unpack_from(raw, 0)[0] == hdr["len_op"]
-    assert int.from_bytes(raw[L.CDB_OFF_OFFSET:L.CDB_OFF_OFFSET + 8], "little") == req["cdb_off"]
+    assert int.from_bytes(raw[L.CDB_OFF_OFFSET:L.CDB_OFF_OFFSET + 8], sys.byteorder) == req["cdb_off"]
     parsed = L.CMD_REQUEST.parse(bytes(twin))
     assert parsed.req.cdb_off == req["cdb_off"] and [(x.iov_base, x.iov_len) for x in parsed.iov] == \
         [(x["iov_base"], x["iov_len"]) for x in iov]

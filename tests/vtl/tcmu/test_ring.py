@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 
 import pytest
 
@@ -224,8 +225,8 @@ def test_a_cdb_running_off_its_entry_is_refused():
     k.submit(Cmd(bytes([0x88]) + bytes(15)))
     # shrink the CDB room: point cdb_off at the last 8 bytes of the entry
     o = 128 + 0
-    length = int.from_bytes(buf[o:o + 4], "little") & ~7
-    buf[o + L.CDB_OFF_OFFSET:o + L.CDB_OFF_OFFSET + 8] = (o + length - 8).to_bytes(8, "little")
+    length = int.from_bytes(buf[o:o + 4], sys.byteorder) & ~7
+    buf[o + L.CDB_OFF_OFFSET:o + L.CDB_OFF_OFFSET + 8] = (o + length - 8).to_bytes(8, sys.byteorder)
     buf[o + length - 8] = 0x88
     assert ring.next() is None
     assert ring.counters.malformed == 1
@@ -237,16 +238,16 @@ def test_an_unwalkable_ring_raises(what):
     k.submit(Cmd(bytes(6)))
     o = 128
     if what == "zero length":
-        buf[o:o + 4] = (0 | L.OP_CMD).to_bytes(4, "little")
+        buf[o:o + 4] = (0 | L.OP_CMD).to_bytes(4, sys.byteorder)
     elif what == "past the head":
-        buf[o:o + 4] = (240 | L.OP_CMD).to_bytes(4, "little")
+        buf[o:o + 4] = (240 | L.OP_CMD).to_bytes(4, sys.byteorder)
     elif what == "misaligned head":
         L.U32_S.pack_into(buf, L.CMD_HEAD_OFFSET, 3)
     elif what == "too short":
-        buf[o:o + 4] = (64 | L.OP_CMD).to_bytes(4, "little")
+        buf[o:o + 4] = (64 | L.OP_CMD).to_bytes(4, sys.byteorder)
     else:
         L.U32_S.pack_into(buf, L.CMD_TAIL_OFFSET, 4000)   # 216 bytes up to the head, 96 to the end
-        buf[o + 4000:o + 4004] = (200 | L.OP_PAD).to_bytes(4, "little")
+        buf[o + 4000:o + 4004] = (200 | L.OP_PAD).to_bytes(4, sys.byteorder)
         ring = Ring(buf)
     with pytest.raises(RingError):
         ring.next()

@@ -143,13 +143,14 @@ def test_pending_at_attach_are_answered_reset_and_not_executed(kernel, server, d
     with caplog.at_level(logging.INFO, "vtl.tcmu.server"):
         handle = server.attach("drive0", kernel.map, kernel.doorbell, drive, NEXUS)
         stale = kernel.collect(4)
-    assert [c.cmd_id for c in stale] == [i for i in ids if i is not None]
-    for c in stale:
-        assert c.status == 2 and sense_of(c) == (SenseKey.UNIT_ATTENTION, 0x29, 0x00) and c.read_len is None
-    assert handle.counters.reset_answered == 4 and handle.counters.commands == 0
-    assert any("29/00" in r.getMessage() for r in caplog.records)
-    # none of them reached the tape: it is still blank
-    out = kernel.run([Cmd(REWIND), Cmd(read6(10), data_in_len=10)])
+        assert [c.cmd_id for c in stale] == [i for i in ids if i is not None]
+        for c in stale:
+            assert c.status == 2 and sense_of(c) == (SenseKey.UNIT_ATTENTION, 0x29, 0x00) and c.read_len is None
+        assert handle.counters.reset_answered == 4 and handle.counters.commands == 0
+        # none of them reached the tape: it is still blank
+        out = kernel.run([Cmd(REWIND), Cmd(read6(10), data_in_len=10)])
+    # (logged before the worker served anything new)
+    assert [r.getMessage() for r in caplog.records if "29/00" in r.getMessage()]
     assert sense_of(out[1]) == (SenseKey.BLANK_CHECK, 0x00, 0x05)
     # and the device serves normally afterwards
     assert kernel.run([Cmd(write6(3), data_out=b"abc")])[0].status == 0
@@ -265,7 +266,7 @@ def test_a_corrupt_ring_fails_that_device_only(kernels, server, make_drive, capl
     ha = server.attach("drive-a", ka.map, ka.doorbell, make_drive(), NEXUS)
     hb = server.attach("drive-b", kb.map, kb.doorbell, make_drive(), NEXUS)
     with caplog.at_level(logging.ERROR, "vtl.tcmu.server"):
-        L.U32_S.pack_into(ka.map, L.CMD_HEAD_OFFSET, 12)   # not an entry boundary
+        L.mailbox_words(ka.map)[L.HEAD_WORD] = 12           # not an entry boundary
         ka.submit([], kick=True)
         assert ha.join(JOIN)
     assert ha.state == "failed" and len(caplog.records) == 1
