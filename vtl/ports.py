@@ -13,7 +13,7 @@ the part every device answers from, with or without a kernel target.
 from __future__ import annotations
 
 import threading
-from typing import Callable, Sequence
+from typing import Sequence
 
 from scsi.spc.target_port_groups import AluaState, PortGroup
 
@@ -29,7 +29,6 @@ class PortStates:
         self._config = config
         self._lock = threading.Lock()
         self._offline: set[str] = set()
-        self.listeners: list[Callable[[str, bool], None]] = []
 
     def keys(self) -> list[str]:
         return [port_key(lib.name, t.name) for lib in self._config.libraries for t in lib.targets]
@@ -61,9 +60,6 @@ class PortStates:
                 self._offline.discard(key)
             else:
                 self._offline.add(key)
-        if changed:
-            for listener in self.listeners:
-                listener(key, online)
         return changed
 
     def groups(self, library: LibrarySpec, serial: str) -> Sequence[PortGroup]:

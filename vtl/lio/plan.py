@@ -56,12 +56,6 @@ class Plan:
     backstores: tuple[Backstore, ...]
     ports: tuple[Port, ...]
 
-    def backstore(self, serial: str) -> Backstore:
-        for b in self.backstores:
-            if b.serial.upper() == serial.upper():
-                return b
-        raise KeyError(serial)
-
     def port(self, ref: str) -> Port:
         """A port by ``library:target``, or by target name when only one port has it."""
         wanted = ref.lower()
