@@ -12,13 +12,14 @@ from __future__ import annotations
 import platform
 import socket
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from tapeconf import COMPRESSION_TYPES, DeviceName, RewindType
+from tapeconf import COMPRESSION_TYPES, DeviceName, RewindType, TapeConfig
 
 from .constants import TapeAttr
+from .scsi_path import NoSuchDevice, ScsiPath
 
 __all__ = [
     "Backend",
@@ -26,6 +27,7 @@ __all__ = [
     "DeviceEntry",
     "HostInfo",
     "StaticBackend",
+    "TapeTarget",
     "Volume",
     "changer",
     "local_host_info",
@@ -124,10 +126,32 @@ def changer(model: str, alias: str, *, serial: str | None = None,
     return Device(model, (DeviceEntry(alias, 0, _capability(serial, capability)),))
 
 
+@dataclass(frozen=True)
+class TapeTarget:
+    """A drive TAPE_OPEN found: the path to it and what the host side needs to use it.
+
+    ``config`` is the drive's tape configuration file: the compression letter of the
+    device name (``nrst0a``) picks its density code and compression algorithm, set with
+    MODE SELECT before use; ``None`` when none is known (the drive's defaults stay).
+    ``load_next`` is the library's part of an ``ur`` (unload/reload) close: after the
+    drive has unloaded, put the cartridge back and load the next one in the library's
+    sequence; ``None`` when the drive is not in a library we run."""
+
+    path: ScsiPath
+    serial: str
+    model: str
+    config: TapeConfig | None = None
+    load_next: Callable[[], None] | None = None
+
+
 @runtime_checkable
 class Backend(Protocol):
-    """What the CONFIG service asks.  Called on every query, so answers may change
-    (a drive added to a library shows up in the next GET_TAPE_INFO)."""
+    """What the NDMP services ask of the machine.  Queries are made on every request, so
+    answers may change (a drive added to a library shows up in the next GET_TAPE_INFO).
+
+    ``open_tape`` and ``open_changer`` give a new path per call: ``initiator`` names
+    the session, and the device sees each name as its own I_T nexus.  Both raise
+    :class:`~ndmp.scsi_path.NoSuchDevice` for a name nothing answers to."""
 
     def host_info(self) -> HostInfo: ...
 
@@ -137,10 +161,20 @@ class Backend(Protocol):
 
     def changers(self) -> Sequence[Device]: ...
 
+    def open_tape(self, alias: str, initiator: str) -> TapeTarget:
+        """The drive whose alias is ``alias`` (``st0``: the alias of a device name)."""
+        ...
+
+    def open_changer(self, name: str, initiator: str) -> ScsiPath:
+        """The medium changer called ``name``: alias (``mc0``), serial number or
+        ``SN[serial]L<lun>``."""
+        ...
+
 
 @dataclass
 class StaticBackend:
-    """A Backend of fixed lists: for tests, and for a server with no library behind it."""
+    """A Backend of fixed lists and no devices to open: for tests, and for a server with
+    no library behind it."""
 
     host: HostInfo = field(default_factory=local_host_info)
     volume_list: Sequence[Volume] = ()
@@ -158,3 +192,9 @@ class StaticBackend:
 
     def changers(self) -> Sequence[Device]:
         return self.changer_list
+
+    def open_tape(self, alias: str, initiator: str) -> TapeTarget:
+        raise NoSuchDevice(f"no tape drive is called {alias!r} here")
+
+    def open_changer(self, name: str, initiator: str) -> ScsiPath:
+        raise NoSuchDevice(f"no medium changer is called {name!r} here")

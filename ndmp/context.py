@@ -6,6 +6,7 @@ session state.  The clock is injectable so tests do not depend on time.
 """
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,7 +16,8 @@ from .auth import Authenticator
 from .backend import Backend
 from .record import DEFAULT_MAX_RECORD_SIZE
 
-__all__ = ["UNAUTHENTICATED_MAX_RECORD_SIZE", "ServerContext", "ServerIdentity"]
+__all__ = ["UNAUTHENTICATED_MAX_RECORD_SIZE", "DeviceClaims", "MoverSettings", "ServerContext",
+           "ServerIdentity", "TAPE_RESERVATIONS"]
 
 # Before authentication a peer may only send small requests (the biggest is
 # CONNECT_CLIENT_AUTH with a name and a password): a stranger cannot make the
@@ -39,6 +41,50 @@ class ServerIdentity:
     revision: str = field(default_factory=_revision)
 
 
+class DeviceClaims:
+    """Which session has which device open.  A drive is one session's at a time on this
+    server whatever the tape.reservations option says (the option is about *other*
+    initiators): TAPE_OPEN of a drive another session holds is NDMP_DEVICE_BUSY_ERR."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._owners: dict[str, int] = {}
+
+    def claim(self, key: str, session_id: int) -> int | None:
+        """Take ``key`` for ``session_id``; returns the owning session when it is taken."""
+        with self._lock:
+            owner = self._owners.get(key)
+            if owner is not None and owner != session_id:
+                return owner
+            self._owners[key] = session_id
+            return None
+
+    def release(self, key: str, session_id: int) -> None:
+        with self._lock:
+            if self._owners.get(key) == session_id:
+                del self._owners[key]
+
+    def owner(self, key: str) -> int | None:
+        with self._lock:
+            return self._owners.get(key)
+
+
+# The seed's tape.reservations option: off (the default), scsi (RESERVE/RELEASE) or
+# persistent (PERSISTENT RESERVE OUT, exclusive access).
+TAPE_RESERVATIONS = ("off", "scsi", "persistent")
+
+
+@dataclass
+class MoverSettings:
+    """The mover's data buffers (seed 004: "data buffers"): how many records may be in
+    flight between the data connection and the tape, and the largest record size a DMA
+    may set (NDMP_ILLEGAL_ARGS_ERR above it, and below 4 KiB)."""
+
+    buffers: int = 4
+    min_record_size: int = 4 * 1024
+    max_record_size: int = 256 * 1024
+
+
 @dataclass
 class ServerContext:
     backend: Backend
@@ -47,3 +93,13 @@ class ServerContext:
     clock: Callable[[], float] = time.time
     max_record_size: int = DEFAULT_MAX_RECORD_SIZE
     unauthenticated_max_record_size: int = UNAUTHENTICATED_MAX_RECORD_SIZE
+    tape_reservations: str = "off"
+    mover: MoverSettings = field(default_factory=MoverSettings)
+    claims: DeviceClaims = field(default_factory=DeviceClaims)
+    data_address: str = "127.0.0.1"
+    """The address data connections listen on (MOVER_LISTEN TCP): the server's own by
+    default, set by the edge when it binds."""
+    initiator_prefix: str = "ndmp"
+    """Initiator names of the sessions' SCSI paths are ``<prefix>:session<N>``."""
+    event_log: object | None = None
+    """The backup event log (``ndmp.event_log.EventLog``) or None when it is off."""

@@ -14,6 +14,7 @@ loop (from another thread, use ``loop.call_soon_threadsafe``).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import ssl
@@ -68,6 +69,9 @@ class NdmpServer:
         self.registry = registry if registry is not None else SessionRegistry()
         self._server: asyncio.base_events.Server | None = None
         self._tasks: set[asyncio.Task] = set()
+        # Requests run here, one at a time per session: a TAPE_READ waiting for the drive
+        # must not stop the event loop (and with it every other session).
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
 
     @property
     def port(self) -> int:
@@ -83,6 +87,8 @@ class NdmpServer:
     async def start(self) -> None:
         if self._server is not None:
             return
+        self._executor = concurrent.futures.ThreadPoolExecutor(self.registry.max_sessions + 2,
+                                                               thread_name_prefix="ndmp-session")
         self._server = await asyncio.start_server(self._serve, self.address, self.requested_port,
                                                   ssl=self.tls_context)
         log.info("NDMP server listening on %s:%d%s", self.address, self.port, " (TLS)" if self.tls_context else "")
@@ -97,6 +103,9 @@ class NdmpServer:
         await server.wait_closed()
         if self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True)
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -133,28 +142,55 @@ class NdmpServer:
                 self._tasks.discard(task)
 
     async def _run(self, sid: int, peer: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Read and serve requests (in the executor) until the session closes; a second
+        task sends whatever the session queues, replies and posts alike.  When the
+        session closes, the sender flushes and closes the transport, which ends a read
+        still waiting; then the session releases what it holds."""
+        loop = asyncio.get_running_loop()
         session = Session(self.context, session_id=sid, peer=peer)
+        local = writer.get_extra_info("sockname")
+        session.state.local_address = str(local[0]) if isinstance(local, tuple) else ""
+        wake = asyncio.Event()
+        session.on_output = lambda: loop.call_soon_threadsafe(wake.set)
 
         def kill(text: str) -> None:
             session.shutdown(text)
-            writer.write(session.outgoing())
-            writer.close()              # flushes what is buffered, then wakes the read below with EOF
+            wake.set()
 
         self.registry.attach(sid, session, kill)
         log.info("NDMP session %d from %s", sid, peer)
-        while True:
-            out = session.outgoing()
-            if out and not writer.is_closing():
-                writer.write(out)
-                await writer.drain()
-            self._log(session, session.events())
-            if session.closed:
-                return
-            try:
-                data = await reader.read(READ_SIZE)
-            except (ConnectionError, ssl.SSLError, OSError):
-                data = b""
-            session.receive(data)
+        wake.set()                      # the greeting (NOTIFY_CONNECTION_STATUS) is queued already
+        sender = asyncio.create_task(self._send(session, writer, wake))
+        try:
+            while not session.closed:
+                try:
+                    data = await reader.read(READ_SIZE)
+                except (ConnectionError, ssl.SSLError, OSError):
+                    data = b""
+                await loop.run_in_executor(self._executor, session.receive, data)
+                wake.set()
+        finally:
+            await loop.run_in_executor(self._executor, session.release)
+            wake.set()
+            await sender
+
+    async def _send(self, session: Session, writer: asyncio.StreamWriter, wake: asyncio.Event) -> None:
+        try:
+            while True:
+                await wake.wait()
+                wake.clear()
+                out = session.outgoing()
+                if out and not writer.is_closing():
+                    writer.write(out)
+                    await writer.drain()
+                self._log(session, session.events())
+                if session.closed:
+                    return
+        except (ConnectionError, ssl.SSLError, OSError) as e:
+            log.info("NDMP session %d: cannot send: %s", session.session_id, e)
+            session.shutdown(f"the connection failed: {e}")
+        finally:
+            writer.close()              # flushes what is buffered, then wakes a waiting read with EOF
 
     @staticmethod
     def _log(session: Session, events: list[Event]) -> None:

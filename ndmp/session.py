@@ -27,10 +27,20 @@ resynchronised.
 
 Every message the server sends carries its own sequence counter (from 1), the
 request's sequence as reply_sequence, and the context clock's time.
+
+Threads: ``receive`` may block (a TAPE_READ waits for the drive), so the edge
+calls it from a worker thread, one call at a time per session.  Posts made
+while the session runs (the mover's NOTIFY_MOVER_PAUSED, from the mover's
+thread) go through :meth:`Session.post`, which is safe from any thread and
+calls :attr:`Session.on_output` so the edge knows there is something to send.
+When the connection is over the edge calls :meth:`Session.release`: the tape
+is closed and its reservation released, the mover stopped.
 """
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,9 +93,13 @@ class Session:
         self.state = SessionState(context=context, login=context.auth.login(), session_id=session_id,
                                   peer=peer, started=context.clock())
         self._reader = RecordReader(min(context.unauthenticated_max_record_size, context.max_record_size))
+        self._lock = threading.Lock()        # guards _out and _sequence: posts come from other threads
         self._out = bytearray()
         self._sequence = 0
         self._closed_reported = False
+        self.on_output: Callable[[], None] | None = None
+        """Called (from any thread) after a post was queued outside ``receive``."""
+        self.state.post = self.post
         if refuse is None:
             self._notify(ConnectionStatusReason.NDMP_CONNECTED, CONNECTED_TEXT)
         else:
@@ -127,9 +141,26 @@ class Session:
 
     def outgoing(self) -> bytes:
         """Everything queued for the DMA since the last call."""
-        data = bytes(self._out)
-        self._out.clear()
+        with self._lock:
+            data = bytes(self._out)
+            self._out.clear()
         return data
+
+    def post(self, code: int, body: Any) -> None:
+        """Queue a post (NOTIFY_*, LOG_*, FH_*) for the DMA.  Safe from any thread; after
+        the session closed, posts are dropped (nobody is listening)."""
+        if self.closed:
+            return
+        self._emit(_REQUEST, code, 0, _NO_ERR, body)
+        callback = self.on_output
+        if callback is not None:
+            callback()
+
+    def release(self) -> None:
+        """The connection is over: give back the tape, the robot, the mover.  The edge
+        calls it once, after the last ``receive``; it may block (a rewind on close)."""
+        self.state.close(self.state.close_reason or "released")
+        self.state.release()
 
     def events(self) -> list[Event]:
         """What happened since the last call (see ``ndmp.events``)."""
@@ -157,32 +188,36 @@ class Session:
 
     # ------------------------------------------------------------------ sending
 
-    def _next_header(self, message_type: int, code: int, reply_sequence: int, error: int) -> Header:
-        self._sequence = (self._sequence + 1) & 0xFFFFFFFF or 1
-        return Header(self._sequence, int(self.context.clock()) & 0xFFFFFFFF, message_type, code,
-                      reply_sequence, error)
+    def _emit(self, message_type: int, code: int, reply_sequence: int, error: int, body: Any = None) -> None:
+        """Number, encode and queue one message (the body ``None``: the bare header).  The
+        sequence is taken under the same lock as the queue, so the DMA sees sequences in
+        the order messages arrive, whichever thread made them."""
+        with self._lock:
+            self._sequence = (self._sequence + 1) & 0xFFFFFFFF or 1
+            header = Header(self._sequence, int(self.context.clock()) & 0xFFFFFFFF, message_type, code,
+                            reply_sequence, error)
+            if body is None:
+                record = HEADER.encode(header)
+            else:
+                try:
+                    record = codec.encode(codec.Message(header, body))
+                except Exception:
+                    log.exception("session %d: cannot encode %s", self.session_id, name_of(code))
+                    header.error_code = ErrorCode.NDMP_UNDEFINED_ERR
+                    record = HEADER.encode(header)
+            self._out += frame(record)
 
     def _notify(self, reason: ConnectionStatusReason, text: str) -> None:
-        header = self._next_header(_REQUEST, M.NDMP_NOTIFY_CONNECTION_STATUS, 0, _NO_ERR)
         body = NotifyConnectionStatusPost(reason=reason, protocol_version=NDMPVER, text_reason=text)
-        self._out += frame(codec.encode(codec.Message(header, body)))
+        self._emit(_REQUEST, M.NDMP_NOTIFY_CONNECTION_STATUS, 0, _NO_ERR, body)
 
     def _reply(self, request: Header, body: Any) -> None:
-        header = self._next_header(_REPLY, request.message_code, request.sequence, _NO_ERR)
-        try:
-            record = codec.encode(codec.Message(header, body))
-        except Exception:
-            log.exception("session %d: cannot encode the reply to %s", self.session_id,
-                          name_of(request.message_code))
-            header.error_code = ErrorCode.NDMP_UNDEFINED_ERR
-            record = HEADER.encode(header)
-        self._out += frame(record)
+        self._emit(_REPLY, request.message_code, request.sequence, _NO_ERR, body)
 
     def _reply_error(self, request: Header, error: ErrorCode) -> None:
         """A reply with an error in its header and no body.  Encoded as the bare header, so
         a code NDMP v4 does not have (an unknown message) is echoed too."""
-        header = self._next_header(_REPLY, request.message_code, request.sequence, error)
-        self._out += frame(HEADER.encode(header))
+        self._emit(_REPLY, request.message_code, request.sequence, error)
 
     # ------------------------------------------------------------------ receiving
 

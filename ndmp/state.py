@@ -9,7 +9,10 @@ record events, the Session owns the bytes.
 from __future__ import annotations
 
 import enum
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from .auth import Login, User
 from .constants import AuthType
@@ -17,6 +20,12 @@ from .context import ServerContext
 from .events import Event
 
 __all__ = ["Phase", "SessionState"]
+
+log = logging.getLogger("ndmp.session")
+
+
+def _no_post(code: int, body: Any) -> None:
+    raise RuntimeError("this session state is not attached to a Session")
 
 
 class Phase(enum.IntEnum):
@@ -31,6 +40,9 @@ class SessionState:
     login: Login
     session_id: int = 0
     peer: str = ""
+    local_address: str = ""
+    """The server's IP address on this control connection: where a TCP data connection
+    is offered (MOVER_LISTEN), so a DMA that reached us can reach the mover."""
     started: float = 0.0
     phase: Phase = Phase.CONNECTED
     protocol_version: int | None = None
@@ -43,8 +55,35 @@ class SessionState:
     requests: int = 0
     events: list[Event] = field(default_factory=list)
     close_reason: str | None = None
+    # What the session holds: each is None or an object with ``release()``, which ends
+    # its use and frees the device (a dropped connection must not leave a drive
+    # reserved).  Released in the order data, mover, tape, robot.
+    data: Any = None
+    mover: Any = None
+    tape: Any = None
+    robot: Any = None
+    post: Callable[[int, Any], None] = _no_post
+    """Send a post (NOTIFY, LOG, FH) to the DMA: ``post(message_code, body)``.  Safe from
+    any thread (the mover's); set by the Session."""
+
+    @property
+    def initiator(self) -> str:
+        """This session's initiator name on its SCSI paths."""
+        return f"{self.context.initiator_prefix}:session{self.session_id}"
 
     def close(self, reason: str) -> None:
         """Ask the session to stop reading: it closes after sending what is queued."""
         if self.close_reason is None:
             self.close_reason = reason
+
+    def release(self) -> None:
+        """Give back everything the session holds (connection gone or session killed)."""
+        for name in ("data", "mover", "tape", "robot"):
+            held = getattr(self, name)
+            if held is None:
+                continue
+            try:
+                held.release()
+            except Exception:
+                log.exception("session %d: releasing its %s failed", self.session_id, name)
+            setattr(self, name, None)
