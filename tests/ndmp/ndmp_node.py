@@ -7,8 +7,10 @@ the node has one library (``lib0``: changer ``mc0`` on LUN 0, drives ``st0``/``s
 """
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,3 +39,30 @@ async def node_server(tmp_path: Path, *, port: int = 0, node_kw: dict | None = N
             yield server, node
     finally:
         node.close()
+
+
+@contextlib.contextmanager
+def running_server(tmp_path: Path, **kw: Any) -> Iterator[tuple[NdmpServer, Node, asyncio.AbstractEventLoop]]:
+    """A node server on its own event loop thread, for blocking clients (the fuzz, ndmjob,
+    Amanda); ``kw`` as for node_server."""
+    ready = threading.Event()
+    stop: asyncio.Event | None = None
+    holder: dict = {}
+
+    async def main() -> None:
+        nonlocal stop
+        stop = asyncio.Event()
+        async with node_server(tmp_path, **kw) as (server, node):
+            holder.update(server=server, node=node, loop=asyncio.get_running_loop())
+            ready.set()
+            await stop.wait()
+
+    thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
+    thread.start()
+    if not ready.wait(30):
+        raise RuntimeError("the NDMP server did not start")
+    try:
+        yield holder["server"], holder["node"], holder["loop"]
+    finally:
+        holder["loop"].call_soon_threadsafe(stop.set)
+        thread.join(60)
