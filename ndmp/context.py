@@ -14,6 +14,7 @@ from importlib import metadata
 
 from .auth import Authenticator
 from .backend import Backend
+from .event_log import EventLog
 from .record import DEFAULT_MAX_RECORD_SIZE
 
 __all__ = ["UNAUTHENTICATED_MAX_RECORD_SIZE", "DeviceClaims", "MoverSettings", "ServerContext",
@@ -101,5 +102,5 @@ class ServerContext:
     default, set by the edge when it binds."""
     initiator_prefix: str = "ndmp"
     """Initiator names of the sessions' SCSI paths are ``<prefix>:session<N>``."""
-    event_log: object | None = None
+    event_log: EventLog | None = None
     """The backup event log (``ndmp.event_log.EventLog``) or None when it is off."""
