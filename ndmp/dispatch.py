@@ -19,7 +19,7 @@ from typing import Any
 
 from .answers import NO_REPLY, HeaderError
 from .constants import MessageCode as M
-from .services import config, connect
+from .services import config, connect, mover, scsi, tape
 from .state import Phase, SessionState
 
 __all__ = ["NO_REPLY", "TABLE", "Handler", "HeaderError", "Route", "route_for"]
@@ -52,6 +52,31 @@ TABLE: dict[M, Route] = {
     M.NDMP_CONFIG_GET_SCSI_INFO: Route(config.get_scsi_info, _O),
     M.NDMP_CONFIG_GET_EXT_LIST: Route(config.get_ext_list, _O),
     M.NDMP_CONFIG_SET_EXT_LIST: Route(config.set_ext_list, _A),
+    # SCSI: a DMA's raw CDBs to a medium changer
+    M.NDMP_SCSI_OPEN: Route(scsi.open_, _A),
+    M.NDMP_SCSI_CLOSE: Route(scsi.close, _A),
+    M.NDMP_SCSI_GET_STATE: Route(scsi.get_state, _A),
+    M.NDMP_SCSI_RESET_DEVICE: Route(scsi.reset_device, _A),
+    M.NDMP_SCSI_EXECUTE_CDB: Route(scsi.execute_cdb, _A),
+    # TAPE
+    M.NDMP_TAPE_OPEN: Route(tape.open_, _A),
+    M.NDMP_TAPE_CLOSE: Route(tape.close, _A),
+    M.NDMP_TAPE_GET_STATE: Route(tape.get_state, _A),
+    M.NDMP_TAPE_MTIO: Route(tape.mtio, _A),
+    M.NDMP_TAPE_WRITE: Route(tape.write, _A),
+    M.NDMP_TAPE_READ: Route(tape.read, _A),
+    M.NDMP_TAPE_EXECUTE_CDB: Route(tape.execute_cdb, _A),
+    # MOVER
+    M.NDMP_MOVER_GET_STATE: Route(mover.get_state, _A),
+    M.NDMP_MOVER_LISTEN: Route(mover.listen, _A),
+    M.NDMP_MOVER_CONNECT: Route(mover.connect, _A),
+    M.NDMP_MOVER_CONTINUE: Route(mover.continue_, _A),
+    M.NDMP_MOVER_ABORT: Route(mover.abort, _A),
+    M.NDMP_MOVER_STOP: Route(mover.stop, _A),
+    M.NDMP_MOVER_CLOSE: Route(mover.close, _A),
+    M.NDMP_MOVER_SET_WINDOW: Route(mover.set_window, _A),
+    M.NDMP_MOVER_READ: Route(mover.read, _A),
+    M.NDMP_MOVER_SET_RECORD_SIZE: Route(mover.set_record_size, _A),
 }
 
 _NOT_IMPLEMENTED = Route(None, _A)

@@ -41,6 +41,7 @@ __all__ = ["NdmpServer"]
 log = logging.getLogger("ndmp.server")
 
 READ_SIZE = 256 * 1024
+TLS_SHUTDOWN_TIMEOUT = 5.0
 STOPPING_TEXT = "the NDMP service is stopping"
 
 
@@ -89,8 +90,10 @@ class NdmpServer:
             return
         self._executor = concurrent.futures.ThreadPoolExecutor(self.registry.max_sessions + 2,
                                                                thread_name_prefix="ndmp-session")
-        self._server = await asyncio.start_server(self._serve, self.address, self.requested_port,
-                                                  ssl=self.tls_context)
+        # A DMA that stops reading must not hold a TLS session's close (and with it
+        # `vtl ndmp off`) for asyncio's default 30 s.
+        tls = {"ssl": self.tls_context, "ssl_shutdown_timeout": TLS_SHUTDOWN_TIMEOUT} if self.tls_context else {}
+        self._server = await asyncio.start_server(self._serve, self.address, self.requested_port, **tls)
         log.info("NDMP server listening on %s:%d%s", self.address, self.port, " (TLS)" if self.tls_context else "")
 
     async def stop(self, text: str = STOPPING_TEXT) -> None:

@@ -2,6 +2,6 @@
 
 Each module holds plain handler functions ``handler(state, body) -> reply body``;
 ``ndmp.dispatch`` is the one table that maps message codes to them.  Present:
-``connect`` and ``config``; ``scsi``, ``tape``, ``mover`` and ``data`` come later,
-and until then their messages are answered NDMP_NOT_SUPPORTED_ERR.
+``connect``, ``config``, ``scsi``, ``tape`` and ``mover``; ``data`` comes with the
+dump engine, and until then its messages are answered NDMP_NOT_SUPPORTED_ERR.
 """
