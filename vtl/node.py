@@ -77,6 +77,8 @@ class Node:
             d.device.port_groups = functools.partial(self.ports.groups, d.library.spec, d.serial)
         self.kernel = None
         """The kernel target service when `vtl serve` runs one (sessions, path switching)."""
+        self.ndmp = None
+        """The NDMP service (vtl.ndmp_service) when `vtl serve` runs one."""
 
     # -- devices ------------------------------------------------------------------------
     def devices(self) -> list[Device]:

@@ -2,8 +2,9 @@
 
 It holds what must outlive the daemon: where every cartridge is, the
 cartridge catalog, aliases, persistent reservations (APTPL), drive settings
-and counters.  The configuration says what a library *is*; the store says
-what happened to it.
+and counters, and settings changed at run time (`vtl ndmp on|off|modify`).
+The configuration says what a library *is*; the store says what happened to
+it.
 
 Two rules make kill -9 harmless:
 
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -88,6 +89,21 @@ CREATE TABLE IF NOT EXISTS kernel_objects (
 );
 """
 
+# Schema changes since version 1, applied in order to an older store when it is opened
+# (inside the same transaction that records the new version).  Each is idempotent.
+_MIGRATIONS: dict[int, str] = {
+    # 2: settings operators change at run time (`vtl ndmp on|off|modify`), which outlive
+    # the daemon and override the configuration file.  ``value`` is JSON.
+    2: """
+CREATE TABLE IF NOT EXISTS settings (
+    scope TEXT NOT NULL,
+    name  TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (scope, name)
+);
+""",
+}
+
 
 @dataclass(frozen=True)
 class Location:
@@ -140,11 +156,16 @@ class Store:
         self._lock = threading.RLock()
         with self.transaction() as db:
             row = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-            if row is None:
-                db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-            elif int(row[0]) > SCHEMA_VERSION:
+            version = 0 if row is None else int(row[0])
+            if version > SCHEMA_VERSION:
                 raise StoreError(f"{self.path}: written by a newer vtl (schema {row[0]}). "
                                  "Fix: run that version, or use another state file.")
+            for step in range(max(version, 1) + 1, SCHEMA_VERSION + 1):
+                for statement in _MIGRATIONS[step].split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+            if version < SCHEMA_VERSION:
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
 
     def close(self) -> None:
         with self._lock:
@@ -315,6 +336,27 @@ class Store:
     def forget_kernel_object(self, path: str) -> None:
         with self.transaction() as db:
             db.execute("DELETE FROM kernel_objects WHERE path=?", (path,))
+
+    # -- run-time settings (`vtl ndmp on|off|modify`) ------------------------------------
+    def settings(self, scope: str) -> dict[str, Any]:
+        """The settings saved for ``scope`` (e.g. ``"ndmp"``), name -> value."""
+        return {name: json.loads(value)
+                for name, value in self._query("SELECT name, value FROM settings WHERE scope=?", (scope,))}
+
+    def save_settings(self, scope: str, values: dict[str, Any]) -> None:
+        """Save (or, with the value None, forget) settings of ``scope``, all at once."""
+        with self.transaction() as db:
+            for name, value in values.items():
+                if value is None:
+                    db.execute("DELETE FROM settings WHERE scope=? AND name=?", (scope, name))
+                else:
+                    db.execute("INSERT OR REPLACE INTO settings VALUES (?,?,?)",
+                               (scope, name, json.dumps(value)))
+
+    def clear_settings(self, scope: str) -> int:
+        """Forget every setting of ``scope``; returns how many there were."""
+        with self.transaction() as db:
+            return db.execute("DELETE FROM settings WHERE scope=?", (scope,)).rowcount
 
     def integrity(self) -> Iterator[str]:
         """Problems a crash test or an operator should know about (none on a healthy store)."""

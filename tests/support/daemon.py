@@ -22,7 +22,7 @@ name = "testnode"
 kernel_target = false
 state = "state.sqlite"
 socket = "vtl.sock"
-
+{ndmp}
 [[library]]
 name = "lib0"
 storage = "cartridges/lib0"
@@ -50,9 +50,12 @@ lun = {lun}
 
 
 def small_config(*, slots: int = 12, mailslots: int = 2, drives: int = 2, cartridges: int = 8,
-                 personality: str = "IBM_LTO8") -> str:
+                 personality: str = "IBM_LTO8", ndmp: str | None = "port = 0") -> str:
+    """``ndmp`` is the body of the ``[ndmp]`` table (None: no table, NDMP's defaults).  By
+    default the NDMP server takes any free port: tests never take the NDMP port 10000."""
     text = "".join(DRIVE.format(personality=personality, n=i, lun=i + 1) for i in range(drives))
-    return SMALL_LIBRARY.format(slots=slots, mailslots=mailslots, drives=text,
+    table = "" if ndmp is None else f"\n[ndmp]\n{ndmp.strip()}\n"
+    return SMALL_LIBRARY.format(slots=slots, mailslots=mailslots, drives=text, ndmp=table,
                                 first="TST000L8", last=f"TST{cartridges - 1:03d}L8")
 
 

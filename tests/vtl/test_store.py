@@ -101,3 +101,34 @@ def test_a_damaged_store_is_a_clear_error(tmp_path):
     path.write_bytes(b"this is not a database" * 100)
     with pytest.raises(StoreError, match="cannot open the state store.*Fix"):
         Store(path)
+
+
+def test_settings_outlive_the_store_and_none_forgets(tmp_path):
+    path = tmp_path / "state.sqlite"
+    s = Store(path)
+    s.save_settings("ndmp", {"port": 10500, "authtype": ["challenge"], "enabled": False})
+    s.close()
+    s = Store(path)
+    assert s.settings("ndmp") == {"port": 10500, "authtype": ["challenge"], "enabled": False}
+    assert s.settings("other") == {}
+    s.save_settings("ndmp", {"port": None, "event_log": True})
+    assert s.settings("ndmp") == {"authtype": ["challenge"], "enabled": False, "event_log": True}
+    assert s.clear_settings("ndmp") == 3 and s.settings("ndmp") == {}
+    s.close()
+
+
+def test_a_schema_1_store_is_migrated_and_keeps_its_contents(tmp_path):
+    path = tmp_path / "state.sqlite"
+    old = sqlite3.connect(path)                      # what vtl wrote before the settings table
+    from vtl.store import _SCHEMA
+    old.executescript(_SCHEMA)
+    old.execute("INSERT INTO meta VALUES ('schema', '1')")
+    old.execute("INSERT INTO aliases VALUES ('st0', 'tape', 'SN[D1]L1')")
+    old.commit()
+    old.close()
+    s = Store(path)
+    assert s.aliases() == [("st0", "tape", "SN[D1]L1")]
+    assert s._query("SELECT value FROM meta WHERE key='schema'") == [("2",)]
+    s.save_settings("ndmp", {"enabled": False})
+    assert s.settings("ndmp") == {"enabled": False}
+    s.close()

@@ -7,6 +7,7 @@ import click
 
 from .cartridge import cartridge
 from .library import COMMANDS as LIBRARY_COMMANDS
+from .ndmp import ndmp
 from .paths import library, path_group
 from .scsi import scsi
 from .serve import serve
@@ -36,6 +37,7 @@ cli.add_command(tape)
 cli.add_command(scsi)
 cli.add_command(library)
 cli.add_command(path_group)
+cli.add_command(ndmp)
 
 
 def main() -> None:

@@ -20,7 +20,8 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning"], case_sensitive=False),
               default="info", show_default=True, help="How much the daemon logs on standard error.")
 def serve(config_path: Path | None, log_level: str) -> None:
-    """Run the library daemon: the libraries of the configuration and the control socket.
+    """Run the library daemon: the libraries of the configuration, the control socket and
+    the NDMP server.
 
     Logs go to standard error.  SIGTERM or Ctrl-C stops it cleanly: every cartridge is
     synced and stays where it is.
@@ -32,6 +33,7 @@ def serve(config_path: Path | None, log_level: str) -> None:
     from vtl.daemon.serve import AlreadyRunning
     from vtl.daemon.serve import serve as run_node
     from vtl.library import LibraryError
+    from vtl.ndmp_config import ndmp_config
     from vtl.store import StoreError
 
     handler = logging.StreamHandler(sys.stderr)
@@ -46,6 +48,7 @@ def serve(config_path: Path | None, log_level: str) -> None:
             ensure_default(path)
             logging.getLogger("vtl").info("wrote the default configuration to %s", path)
         config = load(path)
+        ndmp_config(config)             # the [ndmp] table is checked before anything starts
     except ConfigError as e:
         fail(str(e))
     except OSError as e:
@@ -54,7 +57,8 @@ def serve(config_path: Path | None, log_level: str) -> None:
     click.echo(f"vtl serve: starting node {config.name} from {path}; control socket {config.socket}")
     try:
         run_node(config)
-    except (AlreadyRunning, SocketInUse, StoreError, LibraryError, CartridgeError, TapeConfigError) as e:
+    except (AlreadyRunning, SocketInUse, StoreError, LibraryError, CartridgeError, TapeConfigError,
+            ConfigError) as e:
         fail(str(e))
     except UnknownDriveError as e:
         fail(str(e.args[0]) if e.args else str(e))

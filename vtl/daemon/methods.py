@@ -603,3 +603,92 @@ def path_set(node: Node, port: str, online: bool) -> dict[str, Any]:
     row = next(r for r in _port_rows(node) if r["target_port"] == key)
     row["changed"] = changed
     return row
+
+
+# -- NDMP (ONTAP's vserver services ndmp ...) -------------------------------------------------
+def _ndmp(node: Node):
+    """The node's NDMP service (vtl.ndmp_service.NdmpService)."""
+    service = node.ndmp
+    if service is None:
+        raise ApiError(f"This daemon runs no NDMP service (node {node.name}); is `vtl serve` older "
+                       "than the CLI?")
+    return service
+
+
+def _ndmp_call(fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+    """Call the service; its refusals (NdmpError) are the operator's sentence."""
+    from ..ndmp_service import NdmpError
+    try:
+        return fn(*args, **kw)
+    except NdmpError as e:
+        raise ApiError(str(e)) from None
+
+
+@method("ndmp.show")
+def ndmp_show(node: Node) -> dict[str, Any]:
+    return _ndmp_call(_ndmp(node).show)
+
+
+@method("ndmp.on")
+def ndmp_on(node: Node) -> dict[str, Any]:
+    return _ndmp_call(_ndmp(node).on)
+
+
+@method("ndmp.off")
+def ndmp_off(node: Node) -> dict[str, Any]:
+    return _ndmp_call(_ndmp(node).off)
+
+
+@method("ndmp.modify")
+def ndmp_modify(node: Node, settings: dict[str, Any] | None = None, reset: bool = False) -> dict[str, Any]:
+    if not isinstance(settings or {}, dict):
+        raise ApiError("ndmp.modify takes settings as an object of setting -> value.")
+    return _ndmp_call(_ndmp(node).modify, dict(settings or {}), reset)
+
+
+@method("ndmp.version")
+def ndmp_version(node: Node) -> dict[str, Any]:
+    from ndmp.constants import NDMPVER
+    return {"node": node.name, "version": NDMPVER}
+
+
+@method("ndmp.status")
+def ndmp_status(node: Node, session_id: int | None = None, client_addr: str | None = None) -> list[dict[str, Any]]:
+    return _ndmp_call(_ndmp(node).sessions, session_id, client_addr)
+
+
+@method("ndmp.kill")
+def ndmp_kill(node: Node, session_id: int) -> dict[str, Any]:
+    if isinstance(session_id, bool) or not isinstance(session_id, int):
+        raise ApiError(f"A session id is a number (vtl ndmp status lists them), not {session_id!r}.")
+    return _ndmp_call(_ndmp(node).kill, session_id)
+
+
+@method("ndmp.kill_all")
+def ndmp_kill_all(node: Node) -> dict[str, Any]:
+    return _ndmp_call(_ndmp(node).kill_all)
+
+
+@method("ndmp.generate_password")
+def ndmp_generate_password(node: Node, user: str) -> dict[str, Any]:
+    return _ndmp_call(_ndmp(node).generate_password, user)
+
+
+@method("ndmp.set_login_password")
+def ndmp_set_login_password(node: Node, user: str, password: str) -> dict[str, Any]:
+    return _ndmp_call(_ndmp(node).set_login_password, user, password)
+
+
+@method("ndmp.extensions")
+def ndmp_extensions(node: Node) -> list[dict[str, Any]]:
+    return _ndmp(node).extensions()
+
+
+@method("ndmp.extensions_modify")
+def ndmp_extensions_modify(node: Node, ext_class: str, enabled: bool) -> dict[str, Any]:
+    return _ndmp_call(_ndmp(node).modify_extension, ext_class, enabled)
+
+
+@method("ndmp.log")
+def ndmp_log(node: Node, lines: int | None = None) -> dict[str, Any]:
+    return _ndmp_call(_ndmp(node).events, lines)

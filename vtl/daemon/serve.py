@@ -47,9 +47,12 @@ def lock_state(config: NodeConfig) -> int:
 
 
 def services_for(config: NodeConfig) -> list[Service]:
-    """The services of a node, in start order: the control socket, then the kernel target."""
+    """The services of a node, in start order: the control socket, the NDMP server (its
+    ``[ndmp]`` table; a bad one is a ConfigError), then the kernel target."""
     from ..lio.service import KernelTarget
-    return [ControlServer(config.socket, config.socket_mode), KernelTarget()]
+    from ..ndmp_config import ndmp_config
+    from ..ndmp_service import NdmpService
+    return [ControlServer(config.socket, config.socket_mode), NdmpService(ndmp_config(config)), KernelTarget()]
 
 
 async def run(node: Node, services: list[Service]) -> None:

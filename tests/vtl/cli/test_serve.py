@@ -2,21 +2,48 @@
 and what outlives a restart (aliases)."""
 from __future__ import annotations
 
+import fcntl
+import os
+import re
 import signal
 import subprocess
 import sys
 
 from support.daemon import Daemon, small_config
 
+from vtl.config import default_text, ensure_default
+
 from .conftest import refused
 
 
-def test_serve_writes_and_serves_the_default_configuration(tmp_path):
+def test_serve_writes_the_default_configuration(tmp_path):
     d = Daemon(tmp_path / "home")                       # VTL_CONFIG points at a file that is not there
     assert not d.config.exists()
+    # Hold the state store's lock, so that this serve writes the file and stops there (served, the
+    # default would take the NDMP port 10000, which tests leave to the Wireshark capture).
+    lock = os.open(d.home / "state.sqlite.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        cp = d.vtl("serve", check=False, timeout=30)
+    finally:
+        os.close(lock)
+    assert cp.returncode == 1 and "wrote the default configuration" in cp.stderr
+    assert cp.stderr.strip().splitlines()[-1].startswith("Error: Another vtl serve is already running")
+    written = d.config.read_text()
+    assert re.sub(r"VTL[0-9A-F]{6}([CD])", r"VTL000000\1", written) == default_text()
+    assert "[[library]]" in written and "[ndmp]" in written
+
+
+def test_serve_serves_the_default_configuration(tmp_path):
+    d = Daemon(tmp_path / "home")
+    ensure_default(d.config)                            # what vtl serve writes (see above)
+    text = d.config.read_text()
+    assert "\nport = 10000 " in text
+    d.config.write_text(text.replace("\nport = 10000 ", "\nport = 0     "))   # NDMP on any free port
     with d:
-        assert d.config.exists() and "[[library]]" in d.config.read_text()
         data = d.vtl_json("status")
+        ndmp = d.vtl_json("ndmp", "show")
+        assert ndmp["running"] and ndmp["users"] == [{"name": "ndmp", "role": "backup"}]
         [lib] = data["libraries"]
         assert len(lib["drives"]) == 4
         assert lib["slots"]["total"] == 24 and lib["mailslots"]["total"] == 4
