@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "tests" / "ndmp"), str(ROOT / "tests"), str(ROOT)]
 
-from ndmp_server_fuzz import _fds, _threads, fuzz_server, healthy, running_server, settle  # noqa: E402
+from ndmp_server_fuzz import _fds, _threads, fuzz_server, healthy, load_drives, running_server, settle  # noqa: E402
 
 
 def main() -> int:
@@ -30,6 +30,7 @@ def main() -> int:
     ap.add_argument("--per-connection", type=int, default=400)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d, running_server(Path(d)) as (server, node, loop):
+        load_drives(node)
         fds, threads = _fds(), _threads()
         start = time.perf_counter()
         step = max(args.messages // 10, 1)

@@ -150,6 +150,16 @@ def healthy(port: int) -> bool:
         return reply.header.message_code == M.NDMP_CONNECT_OPEN and reply.body.error == ErrorCode.NDMP_NO_ERR
 
 
+def load_drives(node) -> None:
+    """A cartridge in every drive, so that TAPE_OPEN succeeds and the requests behind it
+    (writes, reads, MTIO, the mover) reach a real tape."""
+    lib = node.library()
+    full = [e.address for e in lib.elements() if e.type.name == "STORAGE" and e.full]
+    for (address, _), slot in zip(lib.drives(), full):
+        if lib.element(address).barcode is None:
+            lib.load(slot, address)
+
+
 def fuzz_server(server, messages: int, seed: int = 20261123, *, per_connection: int = 200,
                 progress=None) -> Counter:
     """Send ``messages`` records over connections of about ``per_connection`` records each."""
