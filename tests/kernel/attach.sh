@@ -99,7 +99,7 @@ step mtx_status_loaded mtx -f $SCH status
 step vtl_status_loaded $VTL status --json
 
 log "mt and tar"
-cp -r /work/main/scsi/spc /tmp/src1/; cp -r /work/main/tapeconf /tmp/src2/ 2>/dev/null || cp -r $(dirname $(python -c 'import tapeconf;print(tapeconf.__file__)')) /tmp/src2/
+cp -r "$VTL_CWD/scsi/spc" /tmp/src1/; cp -r "$VTL_CWD/tapeconf" /tmp/src2/
 step mt_status_loaded mt -f $NST_A status
 step mt_rewind_0 mt -f $NST_A rewind
 step mt_setblk mt -f $NST_A setblk 0
@@ -146,6 +146,9 @@ step io_on_other_path sh -c "mt -f $NST_B rewind && tar tf $NST_B > /tmp/listing
 step io_listing_b cat /tmp/listing_b
 step rtpg_offline sg_rtpg -d $TAPE_B
 step path_online $VTL path online lib0:loop
+
+log "the NDMP tape service over SG_IO ($TAPE_A)"
+step sg_ndmp python "$VTL_CWD/tests/kernel/sg_ndmp.py" $TAPE_A
 
 log "mtx moves"
 step mt_offline mt -f $NST_A offline

@@ -164,3 +164,16 @@ def test_kill_during_tar_write_keeps_the_first_archive(steps):
 
 def test_clean_stop_removes_what_it_made(steps):
     assert steps.ok("leftovers").strip() == "", steps.out("leftovers")
+
+
+def test_ndmp_tape_service_over_sg_io(steps):
+    """The NDMP tape service's own code (ndmp.tape_drive over ndmp.sg_path) reads the drive
+    through the kernel's sg driver: the path a real drive would be reached by."""
+    facts = {line.split()[0]: line.split()[1:] for line in steps.ok("sg_ndmp").splitlines() if line.strip()}
+    assert facts["inquiry_product"] == ["ULT3580-TD8"]
+    assert facts["rewind"] == ["NDMP_NO_ERR"]
+    assert facts["first_record"][:2] == ["NDMP_NO_ERR", "10240"] and facts["first_record"][2:] == ["./", "ustar"]
+    assert facts["fsf"] == ["NDMP_NO_ERR", "0", "file_num", "1"]
+    assert facts["second_file_record"] == ["NDMP_NO_ERR", "10240", "ustar"]
+    assert facts["write_read_only"] == ["NDMP_PERMISSION_ERR"]
+    assert facts["close"] == ["NDMP_NO_ERR"]

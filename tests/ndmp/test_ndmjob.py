@@ -8,15 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
-import signal
-import socket
-import struct
-import subprocess
-import time
-from pathlib import Path
 
 import pytest
+from ndmp_capture import captured, messages, problems, require_capture
 from ndmp_dma import USERS, backend
 
 from ndmp.constants import NDMPPORT
@@ -84,92 +78,13 @@ def test_version_3_is_refused():
     assert "err connect-open-failed" in out and "Host info" not in out, out
 
 
-TSHARK = shutil.which("tshark")
-
-
-def _start_capture(port: int, path: Path) -> subprocess.Popen:
-    proc = subprocess.Popen([TSHARK, "-i", "lo", "-f", f"tcp port {port}", "-F", "pcap", "-w", str(path), "-q"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    seen = []
-    for line in proc.stderr:                    # wait until it is capturing (or has failed)
-        seen.append(line)
-        if "Capture started" in line:          # from here on packets are captured
-            return proc
-    proc.wait()
-    pytest.skip(f"tshark cannot capture on lo here: {''.join(seen).strip()}")
-
-
-def _conversations_ended(path: Path, port: int) -> bool:
-    """True once the (still growing) pcap file holds, for every connection to ``port``,
-    both sides' FIN: then it holds every NDMP message too (dumpcap writes in batches)."""
-    data = path.read_bytes() if path.exists() else b""
-    if len(data) < 24:
-        return False
-    order = "<" if data[:4] == b"\xd4\xc3\xb2\xa1" else ">"
-    syns = fins = 0
-    off = 24
-    while off + 16 <= len(data):
-        (length,) = struct.unpack_from(order + "I", data, off + 8)
-        pkt = data[off + 16:off + 16 + length]
-        off += 16 + length
-        if len(pkt) < length or len(pkt) < 14 + 20 + 14 or pkt[12:14] != b"\x08\x00" or pkt[23] != 6:
-            continue
-        tcp = 14 + (pkt[14] & 0x0F) * 4
-        src, dst = struct.unpack_from(">HH", pkt, tcp)
-        flags = pkt[tcp + 13]
-        syns += dst == port and flags & 0x12 == 0x02          # SYN without ACK: a new connection
-        fins += port in (src, dst) and flags & 0x01 == 0x01
-    return syns > 0 and fins >= 2 * syns
-
-
-def _ndmp_port_free() -> bool:
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", NDMPPORT))
-        except OSError:
-            return False
-    return True
-
-
-@pytest.mark.skipif(TSHARK is None, reason="tshark not on PATH: the live NDMP session is not checked by Wireshark")
 def test_captured_session_decodes_cleanly(tmp_path):
-    # Wireshark 4.0's NDMP dissector only takes conversations on port 10000 ("-d" is not enough:
-    # its sanity check looks at the port), so the live capture needs that port.
-    if not _ndmp_port_free():
-        pytest.skip(f"port {NDMPPORT} is in use: the live capture needs it (Wireshark's NDMP port)")
-    port = NDMPPORT
+    require_capture()
     pcap = tmp_path / "ndmjob.pcap"
-    capture = _start_capture(port, pcap)
-    try:
+    with captured(pcap):
         [out] = ndmjob(("-q", "-D", f"127.0.0.1:PORT/4m,ndmp,{PASSWORD}", "-T", f"127.0.0.1:PORT/4m,ndmp,{PASSWORD}"),
-                       port=port)
-        for _ in range(GUARD * 20):              # until the capture holds the end of both connections
-            if _conversations_ended(pcap, port):
-                break
-            time.sleep(0.05)
-    finally:
-        capture.send_signal(signal.SIGINT)
-        capture.wait(GUARD)
+                       port=NDMPPORT)
     assert errors(out) == [] and "  tape IBM ULT3580-TD6" in qr(out)
-
-    def fields(*args: str) -> list[list[str]]:
-        res = subprocess.run([TSHARK, "-r", str(pcap), "-d", f"tcp.port=={port},ndmp", *args],
-                             check=True, capture_output=True, text=True, timeout=GUARD)
-        return [line.split("\t") for line in res.stdout.splitlines() if line.strip()]
-
-    assert fields("-Y", '_ws.malformed || _ws.expert.severity >= "Warning"') == []
-    assert fields("-Y", "ndmp.msg_type==1 && ndmp.error > 0") == []
-    rows = fields("-Y", "ndmp", "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,",
-                  "-e", "tcp.srcport", "-e", "ndmp.msg", "-e", "ndmp.msg_type", "-e", "ndmp.sequence",
-                  "-e", "ndmp.reply_sequence")
-    requests, replies, names = set(), set(), set()
-    for src, msgs, types, seqs, rseqs in rows:
-        for msg, mtype, seq, rseq in zip(msgs.split(","), types.split(","), seqs.split(","), rseqs.split(",")):
-            names.add(int(msg, 16))
-            if mtype == "0" and src != str(port):
-                requests.add((src, msg, seq))
-            elif mtype == "1":
-                replies.add((msg, rseq))
+    assert problems(pcap) == []
+    names = {code for _, code, _, _, _ in messages(pcap)}
     assert {0x502, 0x900, 0x103, 0x901, 0x100, 0x108, 0x106} <= names          # NOTIFY ... TAPE_INFO
-    assert requests and all((msg, seq) in replies for _, msg, seq in requests), (requests, replies)
