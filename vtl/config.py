@@ -492,8 +492,8 @@ _EXAMPLES = {
     **target_ports.EXAMPLES,
 }
 
-_TYPE_NAMES = {int: "a whole number", str: "a string in double quotes", dict: "a table",
-               list: "an array"}
+_TYPE_NAMES = {bool: "true or false", int: "a whole number", str: "a string in double quotes",
+               dict: "a table", list: "an array"}
 
 
 class _Builder:

@@ -18,6 +18,7 @@ from ndmp.backend import Device as NdmpDevice
 from ndmp.backend import HostInfo, TapeTarget, Volume, changer, local_host_info, tape_drive
 from ndmp.scsi_path import CdbResult, NoSuchDevice
 from scsi import Nexus
+from tapeconf import TapeConfig
 from scsi.smc.elements import ElementType
 
 from .library import LibraryError
@@ -63,6 +64,12 @@ class InProcessPath:
             self.device.device.unit_attentions.forget(self.nexus)
 
 
+def _config(d: Device) -> TapeConfig | None:
+    """The drive's tape configuration as the drive holds it (a .tcf file is not read again
+    on every CONFIG query)."""
+    return d.bay.drive.personality.config if d.bay is not None else None
+
+
 def _same(a: memoryview, b: memoryview) -> bool:
     try:
         return a.obj is b.obj
@@ -96,7 +103,7 @@ class NodeBackend:
             number = self._alias_number(d)
             if number is None:
                 continue
-            config = d.bay.spec.tape_config() if d.bay is not None else None
+            config = _config(d)
             model = config.display_name if config is not None else d.serial
             out.append(tape_drive(model, number, serial=d.serial))
         return out
@@ -117,7 +124,7 @@ class NodeBackend:
 
     def open_tape(self, alias: str, initiator: str) -> TapeTarget:
         d = self._find(alias, TAPE)
-        config = d.bay.spec.tape_config() if d.bay is not None else None
+        config = _config(d)
         model = config.display_name if config is not None else d.serial
         return TapeTarget(InProcessPath(d, Nexus(initiator, 0)), d.serial, model, config,
                           lambda: self._load_next(d))

@@ -59,7 +59,7 @@ from ndmp.constants import NDMPPORT
 from ndmp.context import TAPE_RESERVATIONS
 from ndmp.registry import DEFAULT_MAX_SESSIONS, max_sessions_for_memory
 
-from .config import ConfigError, NodeConfig, _Lines
+from .config import _TYPE_NAMES, ConfigError, NodeConfig, _Lines
 
 __all__ = [
     "AUTHTYPES", "DEFAULT_USERS", "MAX_DATA_BUFFERS", "NDMPS_PORT", "SETTINGS", "NdmpConfig",
@@ -102,8 +102,6 @@ _EXAMPLES = {
     "user.role": 'role = "backup"',
 }
 
-_TYPE_NAMES = {bool: "true or false", int: "a whole number", str: "a string in double quotes",
-               list: "an array", dict: "a table"}
 
 
 @dataclass(frozen=True)
