@@ -63,7 +63,12 @@ def local_host_info() -> HostInfo:
 @dataclass(frozen=True)
 class Volume:
     """One volume of CONFIG_GET_FS_INFO.  A size or inode count of ``None`` is reported
-    as unsupported (the reply's ``unsupported`` mask) rather than as zero."""
+    as unsupported (the reply's ``unsupported`` mask) rather than as zero.
+
+    ``host_path`` is the host directory the DATA service backs up from and restores
+    into ("" keeps the volume out of its reach: nothing of the host is exposed unless
+    someone configured it); ``read_only`` refuses restores into it; ``snapshot`` is the
+    snapshot method of :mod:`ndmp.snapshot` (auto, btrfs, reflink or copy)."""
 
     name: str                                  # fs_logical_device, e.g. "/vtl1/vol1"
     fs_type: str = "vtl"
@@ -75,6 +80,9 @@ class Volume:
     used_inodes: int | None = None
     env: tuple[tuple[str, str], ...] = ()
     status: str = "online"
+    host_path: str = ""
+    read_only: bool = False
+    snapshot: str = "auto"
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from scsi.smc.elements import ElementType
 
 from .library import LibraryError
 from .node import CHANGER, TAPE, Device, Node
+from .volumes import ndmp_volume, node_volumes
 
 __all__ = ["InProcessPath", "NodeBackend"]
 
@@ -89,7 +90,11 @@ class NodeBackend:
         return self._host
 
     def volumes(self) -> Sequence[Volume]:
-        return self.volume_list
+        """The node's volumes as they are now: the configured ones and those `vtl volume
+        create` added (read on every request, so a new volume is usable at once), with
+        their filesystems' sizes; then any fixed extra ones."""
+        specs = node_volumes(self.node.config, self.node.store)
+        return [ndmp_volume(spec) for spec in specs] + list(self.volume_list)
 
     def _alias_number(self, d: Device) -> int | None:
         alias = self.node.alias_of(d)

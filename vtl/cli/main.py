@@ -13,6 +13,7 @@ from .scsi import scsi
 from .serve import serve
 from .session import Session
 from .tape import tape
+from .volume import volume
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -38,6 +39,7 @@ cli.add_command(scsi)
 cli.add_command(library)
 cli.add_command(path_group)
 cli.add_command(ndmp)
+cli.add_command(volume)
 
 
 def main() -> None:

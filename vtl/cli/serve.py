@@ -35,6 +35,7 @@ def serve(config_path: Path | None, log_level: str) -> None:
     from vtl.library import LibraryError
     from vtl.ndmp_config import ndmp_config
     from vtl.store import StoreError
+    from vtl.volumes import volume_config
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
@@ -49,6 +50,7 @@ def serve(config_path: Path | None, log_level: str) -> None:
             logging.getLogger("vtl").info("wrote the default configuration to %s", path)
         config = load(path)
         ndmp_config(config)             # the [ndmp] table is checked before anything starts
+        volume_config(config)           # and so are the [[volume]] tables
     except ConfigError as e:
         fail(str(e))
     except OSError as e:

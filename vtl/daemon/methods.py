@@ -692,3 +692,34 @@ def ndmp_extensions_modify(node: Node, ext_class: str, enabled: bool) -> dict[st
 @method("ndmp.log")
 def ndmp_log(node: Node, lines: int | None = None) -> dict[str, Any]:
     return _ndmp_call(_ndmp(node).events, lines)
+
+
+# -- volumes: host directories the NDMP DATA service may use ------------------------------------
+def _volume_call(fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+    from ..volumes import VolumeError
+    try:
+        return fn(*args, **kw)
+    except VolumeError as e:
+        raise ApiError(str(e)) from None
+
+
+@method("volume.list")
+def volume_list(node: Node) -> list[dict[str, Any]]:
+    from ..volumes import describe, node_volumes
+    return [describe(spec) for spec in node_volumes(node.config, node.store)]
+
+
+@method("volume.create")
+def volume_create(node: Node, name: str, path: str, read_only: bool = False,
+                  snapshot: str = "auto") -> dict[str, Any]:
+    from ..volumes import create_volume, describe
+    spec = _volume_call(create_volume, node.config, node.store, name, path, read_only=bool(read_only),
+                        snapshot=snapshot)
+    return describe(spec)
+
+
+@method("volume.delete")
+def volume_delete(node: Node, name: str) -> dict[str, Any]:
+    from ..volumes import delete_volume
+    spec = _volume_call(delete_volume, node.config, node.store, name)
+    return {"name": spec.name, "path": str(spec.path)}
