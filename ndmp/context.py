@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
+from pathlib import Path
 
 from .auth import Authenticator
 from .backend import Backend
+from .engine import Engine
 from .event_log import EventLog
 from .record import DEFAULT_MAX_RECORD_SIZE
 
-__all__ = ["UNAUTHENTICATED_MAX_RECORD_SIZE", "DeviceClaims", "MoverSettings", "ServerContext",
-           "ServerIdentity", "TAPE_RESERVATIONS"]
+__all__ = ["TAPE_RESERVATIONS", "UNAUTHENTICATED_MAX_RECORD_SIZE", "DataOperations", "DeviceClaims", "MoverSettings",
+           "ServerContext", "ServerIdentity", "dump_session_limit", "total_memory"]
 
 # Before authentication a peer may only send small requests (the biggest is
 # CONNECT_CLIENT_AUTH with a name and a password): a stranger cannot make the
@@ -86,6 +88,69 @@ class MoverSettings:
     max_record_size: int = 256 * 1024
 
 
+GIB = 1 << 30
+
+
+def total_memory(meminfo: str | Path = "/proc/meminfo") -> int | None:
+    """The machine's memory in bytes (MemTotal), None when it cannot be read."""
+    try:
+        text = Path(meminfo).read_text()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        name, _, rest = line.partition(":")
+        if name == "MemTotal":
+            fields = rest.split()
+            if fields and fields[0].isdigit():
+                unit = fields[1].lower() if len(fields) > 1 else "b"
+                return int(fields[0]) * {"kb": 1024, "mb": 1 << 20, "gb": GIB}.get(unit, 1)
+    return None
+
+
+def dump_session_limit(memory: int | None) -> int:
+    """Seed 002, "Scalability limits for dump backup and restore sessions": 4 below 16 GB of
+    memory, 16 from 16 GB, 32 from 24 GB.  MemTotal leaves out what the firmware and the
+    kernel keep (a 16 GiB machine shows about 15.6 GiB), so it is rounded to the nearest
+    GiB before the comparison; unknown memory gets the smallest class."""
+    if memory is None:
+        return 4
+    gib = round(memory / GIB)
+    if gib < 16:
+        return 4
+    if gib < 24:
+        return 16
+    return 32
+
+
+class DataOperations:
+    """The backups and restores running on this server (all sessions), and how many may:
+    START_BACKUP / START_RECOVER beyond ``limit`` are refused with the seed's "Maximum
+    number of allowed dumps or restores (N) in progress"."""
+
+    def __init__(self, limit: int | None = None):
+        self.limit = limit if limit is not None else dump_session_limit(total_memory())
+        self._lock = threading.Lock()
+        self._running = 0
+
+    @property
+    def running(self) -> int:
+        with self._lock:
+            return self._running
+
+    def acquire(self) -> bool:
+        """Count one more operation; False (and nothing counted) when ``limit`` run already."""
+        with self._lock:
+            if self._running >= self.limit:
+                return False
+            self._running += 1
+            return True
+
+    def release(self) -> None:
+        with self._lock:
+            if self._running > 0:
+                self._running -= 1
+
+
 @dataclass
 class ServerContext:
     backend: Backend
@@ -104,3 +169,8 @@ class ServerContext:
     """Initiator names of the sessions' SCSI paths are ``<prefix>:session<N>``."""
     event_log: EventLog | None = None
     """The backup event log (``ndmp.event_log.EventLog``) or None when it is off."""
+    engines: Mapping[str, Engine] = field(default_factory=dict)
+    """Backup type name (DATA_START_*'s butype_name) -> ``ndmp.engine.Engine``."""
+    data_operations: DataOperations = field(default_factory=DataOperations)
+    """The server-wide count and limit of running backups and restores."""
+

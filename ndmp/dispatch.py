@@ -19,7 +19,7 @@ from typing import Any
 
 from .answers import NO_REPLY, HeaderError
 from .constants import MessageCode as M
-from .services import config, connect, mover, scsi, tape
+from .services import config, connect, data, mover, scsi, tape
 from .state import Phase, SessionState
 
 __all__ = ["NO_REPLY", "TABLE", "Handler", "HeaderError", "Route", "route_for"]
@@ -66,6 +66,16 @@ TABLE: dict[M, Route] = {
     M.NDMP_TAPE_WRITE: Route(tape.write, _A),
     M.NDMP_TAPE_READ: Route(tape.read, _A),
     M.NDMP_TAPE_EXECUTE_CDB: Route(tape.execute_cdb, _A),
+    # DATA
+    M.NDMP_DATA_GET_STATE: Route(data.get_state, _A),
+    M.NDMP_DATA_START_BACKUP: Route(data.start_backup, _A),
+    M.NDMP_DATA_START_RECOVER: Route(data.start_recover, _A),
+    M.NDMP_DATA_ABORT: Route(data.abort, _A),
+    M.NDMP_DATA_GET_ENV: Route(data.get_env, _A),
+    M.NDMP_DATA_STOP: Route(data.stop, _A),
+    M.NDMP_DATA_LISTEN: Route(data.listen, _A),
+    M.NDMP_DATA_CONNECT: Route(data.connect, _A),
+    M.NDMP_DATA_START_RECOVER_FILEHIST: Route(data.start_recover_filehist, _A),
     # MOVER
     M.NDMP_MOVER_GET_STATE: Route(mover.get_state, _A),
     M.NDMP_MOVER_LISTEN: Route(mover.listen, _A),
