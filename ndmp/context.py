@@ -169,8 +169,13 @@ class ServerContext:
     """Initiator names of the sessions' SCSI paths are ``<prefix>:session<N>``."""
     event_log: EventLog | None = None
     """The backup event log (``ndmp.event_log.EventLog``) or None when it is off."""
-    engines: Mapping[str, Engine] = field(default_factory=dict)
+    engines: Mapping[str, Engine] = field(default_factory=lambda: _default_engines())
     """Backup type name (DATA_START_*'s butype_name) -> ``ndmp.engine.Engine``."""
     data_operations: DataOperations = field(default_factory=DataOperations)
     """The server-wide count and limit of running backups and restores."""
 
+
+def _default_engines() -> dict[str, Engine]:
+    """The dump engine, keeping no dumpdates (``vtl`` gives it a store)."""
+    from .dump.engine import DumpEngine       # the engine's modules import this one's neighbours
+    return {"dump": DumpEngine()}

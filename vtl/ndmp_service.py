@@ -35,6 +35,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ndmp.auth import Authenticator
 from ndmp.constants import NDMPVER
 from ndmp.context import MoverSettings, ServerContext
+from ndmp.dump.dumpdates import DumpDates
+from ndmp.dump.engine import DumpEngine
 from ndmp.event_log import EventLog, log_files, read_events
 from ndmp.registry import SessionRegistry
 from ndmp.server import NdmpServer
@@ -57,6 +59,9 @@ if TYPE_CHECKING:
     from .node import Node
 
 __all__ = ["OFF_TEXT", "RESTART_TEXT", "NdmpError", "NdmpService"]
+
+#: The dump engine's record of LEVEL/UPDATE backups, next to the state store.
+DUMPDATES_NAME = "dumpdates"
 
 log = logging.getLogger("vtl.ndmp")
 
@@ -175,7 +180,8 @@ class NdmpService:
             self.context = ServerContext(
                 NodeBackend(node), Authenticator(users, self.config.policy),
                 tape_reservations=self.config.tape_reservations,
-                mover=MoverSettings(buffers=self.config.data_buffers), event_log=self.event_log)
+                mover=MoverSettings(buffers=self.config.data_buffers), event_log=self.event_log,
+                engines={"dump": DumpEngine(DumpDates(node.config.state.parent / DUMPDATES_NAME))})
             self._set_data_address()
             if self.config.enabled:
                 await self._listen()

@@ -38,7 +38,7 @@ lun = 0
 {drives}
 [[library.cartridge]]
 barcodes = "{first}-{last}"
-capacity = "16MiB"
+capacity = "{capacity}"
 """
 
 DRIVE = """
@@ -50,13 +50,16 @@ lun = {lun}
 
 
 def small_config(*, slots: int = 12, mailslots: int = 2, drives: int = 2, cartridges: int = 8,
-                 personality: str = "IBM_LTO8", ndmp: str | None = "port = 0") -> str:
+                 personality: str = "IBM_LTO8", ndmp: str | None = "port = 0", extra: str = "",
+                 capacity: str = "16MiB") -> str:
     """``ndmp`` is the body of the ``[ndmp]`` table (None: no table, NDMP's defaults).  By
-    default the NDMP server takes any free port: tests never take the NDMP port 10000."""
+    default the NDMP server takes any free port: tests never take the NDMP port 10000.
+    ``extra`` is appended as it is (``[[volume]]`` tables, say)."""
     text = "".join(DRIVE.format(personality=personality, n=i, lun=i + 1) for i in range(drives))
     table = "" if ndmp is None else f"\n[ndmp]\n{ndmp.strip()}\n"
     return SMALL_LIBRARY.format(slots=slots, mailslots=mailslots, drives=text, ndmp=table,
-                                first="TST000L8", last=f"TST{cartridges - 1:03d}L8")
+                                first="TST000L8", last=f"TST{cartridges - 1:03d}L8",
+                                capacity=capacity) + extra
 
 
 class Daemon:
