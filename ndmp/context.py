@@ -177,5 +177,7 @@ class ServerContext:
 
 def _default_engines() -> dict[str, Engine]:
     """The dump engine, keeping no dumpdates (``vtl`` gives it a store)."""
-    from .dump.engine import DumpEngine       # the engine's modules import this one's neighbours
+    from .dump.engine import (
+        DumpEngine,  # the engine's modules import this one's neighbours
+    )
     return {"dump": DumpEngine()}

@@ -26,14 +26,20 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ..constants import ErrorCode
 from ..engine import EngineError, Operation, Refusal
+from ..snapshot import (
+    BACKUP_NAMES,
+    SnapshotError,
+    SnapshotNames,
+    create_snapshot,
+    open_snapshot,
+)
 from ..volume_path import NoSuchPath, resolve
-from ..snapshot import BACKUP_NAMES, SnapshotError, SnapshotNames, create_snapshot, open_snapshot
 from .backup import DumpBackup
 from .dumpdates import DumpDates
 from .options import backup_options, restore_options
 from .restore import INVALID_FH_INFO, DumpRestore, Target
-from ..constants import ErrorCode
 
 __all__ = ["DumpEngine"]
 
@@ -120,9 +126,9 @@ class DumpEngine:
             targets = [Target((), "", (), "/")]
             return DumpRestore(op, options, targets, identifier=backed_up or "filehist",
                                event_log=getattr(context, "event_log", None))
-        if options.recover_full_paths or (not options.recursive and options.direct):
-            if not (options.direct and options.enhanced_dar):
-                raise Refusal("RECURSIVE=N and RECOVER_FULL_PATHS=Y need DIRECT=Y and ENHANCED_DAR_ENABLED=Y")
+        if (options.recover_full_paths or (not options.recursive and options.direct)) \
+                and not (options.direct and options.enhanced_dar):
+            raise Refusal("RECURSIVE=N and RECOVER_FULL_PATHS=Y need DIRECT=Y and ENHANCED_DAR_ENABLED=Y")
         nlist = list(op.nlist)
         if not nlist:
             if not backed_up:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ..engine import Refusal
 
-__all__ = ["MAX_NAMES", "ExcludeList", "Pattern", "parse_exclude"]
+__all__ = ["MAX_NAMES", "NOTHING_EXCLUDED", "ExcludeList", "Pattern", "parse_exclude"]
 
 MAX_NAMES = 32
 
@@ -49,6 +49,9 @@ class ExcludeList:
         return any(p.matches(name) for p in self.patterns)
 
 
+NOTHING_EXCLUDED = ExcludeList(())
+
+
 def _split(raw: str) -> list[str]:
     names, current, escaped = [], [], False
     for ch in raw:
@@ -70,7 +73,7 @@ def _split(raw: str) -> list[str]:
 
 def parse_exclude(raw: str) -> ExcludeList:
     if not raw.strip():
-        return ExcludeList(())
+        return NOTHING_EXCLUDED
     names = _split(raw)
     if any(not n for n in names):
         raise Refusal(f"EXCLUDE={raw!r}: an empty name in the list (two commas in a row?)")

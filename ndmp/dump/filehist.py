@@ -130,7 +130,7 @@ class FileHistory:
             try:
                 self._post(code, body)
                 self.sent += len(body.dirs if code == M.NDMP_FH_ADD_DIR else body.nodes)
-            except Exception as e:       # the control connection is gone: the DATA service halts us
+            except Exception as e:       # noqa: BLE001 - the control connection is gone: the DATA service halts us
                 self._failed = e
                 log.warning("file history: cannot post to the DMA: %s", e)
 

@@ -13,10 +13,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..engine import Refusal
-from .exclude import ExcludeList, parse_exclude
+from .exclude import NOTHING_EXCLUDED, ExcludeList, parse_exclude
 
-__all__ = ["MAX_LEVEL", "BackupOptions", "RestoreOptions", "backup_options", "restore_options",
-           "split_base_date", "join_dump_date"]
+__all__ = [
+    "MAX_LEVEL",
+    "BackupOptions",
+    "RestoreOptions",
+    "backup_options",
+    "join_dump_date",
+    "restore_options",
+    "split_base_date",
+]
 
 MAX_LEVEL = 31
 
@@ -71,7 +78,7 @@ class BackupOptions:
     level: int = 0
     update: bool = True
     hist: bool = False
-    exclude: ExcludeList = ExcludeList(())
+    exclude: ExcludeList = NOTHING_EXCLUDED
     base_date: int | None = None        # BASE_DATE when not -1 (the BASE_DATE/DUMP_DATE chain)
     ignore_ctime: bool = False
     no_acls: bool = False
@@ -86,7 +93,7 @@ class BackupOptions:
     def excluded(self) -> ExcludeList:
         """The exclude list in force: none with NON_QUOTA_TREE (seed: names to be
         excluded are not excluded if NON_QUOTA_TREE is set as well)."""
-        return ExcludeList(()) if self.non_quota_tree else self.exclude
+        return NOTHING_EXCLUDED if self.non_quota_tree else self.exclude
 
     @property
     def chained(self) -> bool:
@@ -175,8 +182,6 @@ def backup_options(env: Sequence[tuple[str, str]]) -> BackupOptions:
         if root.rstrip("/") != filesystem.rstrip("/"):
             # The common root is the last element; FILESYSTEM names the same place.
             filesystem = root
-    elif dmp_name and not multi:
-        dmp_name = dmp_name  # a name alone only labels the backup
     non_quota_tree = e.flag("NON_QUOTA_TREE", False)
     if non_quota_tree and subtrees:
         raise Refusal("NON_QUOTA_TREE does not work with MULTI_SUBTREE_NAMES")

@@ -31,7 +31,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from images.dump import ROOTINO, DumpFormatError, DumpReader, End, Inode, InodeInfo, Maps
+from images.dump import (
+    ROOTINO,
+    DumpFormatError,
+    DumpReader,
+    End,
+    Inode,
+    InodeInfo,
+    Maps,
+)
 
 from ..constants import MessageCode as M
 from ..constants import RecoveryStatus
@@ -42,7 +50,7 @@ from .filehist import FileHistory, file_stat
 from .options import RestoreOptions
 from .sources import InodeRange, WholeImage
 
-__all__ = ["DumpRestore", "Target", "INVALID_FH_INFO"]
+__all__ = ["INVALID_FH_INFO", "DumpRestore", "Target"]
 
 log = logging.getLogger("ndmp.dump")
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from images.dump import ROOTINO, InodeMap
 
 from ..engine import Aborted
-from .exclude import ExcludeList
+from .exclude import NOTHING_EXCLUDED, ExcludeList
 
 __all__ = ["Entry", "Selection", "select"]
 
@@ -105,7 +105,7 @@ class _Numbers:
 
 def select(root: bytes, lstat: Callable[[bytes], os.stat_result], *,
            since: int | None = None, ignore_ctime: bool = False,
-           exclude: ExcludeList = ExcludeList(()), subtrees: Sequence[str] = (),
+           exclude: ExcludeList = NOTHING_EXCLUDED, subtrees: Sequence[str] = (),
            skip_at_root: Sequence[bytes] = (b".snapshot",), qtrees_out: bool = False,
            aborted: Callable[[], bool] = lambda: False) -> Selection:
     """Build the maps for the tree at ``root`` (a host path inside the snapshot).

@@ -10,7 +10,6 @@ and never runs past what was asked for.
 """
 from __future__ import annotations
 
-import socket
 from images.dump import TP_BSIZE, DumpFormatError
 from images.dump.constants import TS_ADDR
 from images.dump.header import parse_header
@@ -28,7 +27,7 @@ def _recv_into(op: Operation, view: memoryview) -> int:
     assert stream is not None
     try:
         return stream.recv_into(view)
-    except (ConnectionError, socket.timeout, OSError) as e:
+    except (TimeoutError, ConnectionError, OSError) as e:
         if op.aborted.is_set():
             raise Aborted() from None
         raise EngineError(f"Message from Read Socket: {e.strerror or e}",

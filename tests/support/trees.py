@@ -15,7 +15,7 @@ import stat
 import subprocess
 from pathlib import Path
 
-__all__ = ["describe", "make_tree", "tree_differences", "ACL_TOOLS"]
+__all__ = ["ACL_TOOLS", "describe", "make_tree", "tree_differences"]
 
 ACL_TOOLS = shutil.which("setfacl") is not None and shutil.which("getfacl") is not None
 _T = 1_700_000_000
@@ -72,7 +72,7 @@ def _xattrs(path: Path) -> dict[str, bytes]:
     return {n: os.getxattr(path, n, follow_symlinks=False) for n in names}
 
 
-def describe(root: Path, *, times: bool = True) -> dict[bytes, tuple]:
+def describe(root: Path, *, times: bool = True, resolution_ns: int = 1000) -> dict[bytes, tuple]:
     """Every name under ``root`` with what a restore must give back."""
     out: dict[bytes, tuple] = {}
     inodes: dict[int, bytes] = {}
@@ -99,14 +99,15 @@ def describe(root: Path, *, times: bool = True) -> dict[bytes, tuple]:
             else:
                 extra = ()
             xattrs = tuple(sorted(_xattrs(Path(os.fsdecode(p))).items())) if kind != stat.S_IFLNK else ()
-            t = (st.st_mtime_ns // 1000,) if times and kind != stat.S_IFDIR else ()
+            t = (st.st_mtime_ns // resolution_ns,) if times and kind != stat.S_IFDIR else ()
             out[rel] = (oct(st.st_mode), st.st_uid, st.st_gid, *extra, xattrs, *t)
     return out
 
 
-def tree_differences(a: Path, b: Path, *, times: bool = True) -> list[str]:
-    """What differs between two trees (empty when they are the same)."""
-    da, db = describe(a, times=times), describe(b, times=times)
+def tree_differences(a: Path, b: Path, *, times: bool = True, resolution_ns: int = 1000) -> list[str]:
+    """What differs between two trees (empty when they are the same); modification times
+    are compared to ``resolution_ns`` (microseconds, what dump keeps, by default)."""
+    da, db = describe(a, times=times, resolution_ns=resolution_ns), describe(b, times=times, resolution_ns=resolution_ns)
     diffs = []
     for name in sorted(set(da) | set(db)):
         if name not in db:

@@ -5,20 +5,17 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import stat
-import subprocess
 
 import pytest
-from dumpfmt_tree import IS_ROOT, SPARSE_SIZE, dump_tree, make_tree
+from dumpfmt_tree import SPARSE_SIZE, dump_tree, make_tree
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.linux_dump import linux_dump_of
 
 from images.dump import ROOTINO, DumpFormatError, DumpReader, End, Inode, Maps
 from images.dump.constants import CHECKSUM, TP_BSIZE
 from images.dump.header import OFF_CHECKSUM, parse_header
-
-TOOLS = [shutil.which(t) for t in ("dump", "losetup", "mkfs.ext4")]
 
 
 def _readinto_from(raw: bytes, piece: int = 1 << 16):
@@ -87,24 +84,10 @@ def _paths(inodes, contents):
 
 @pytest.fixture(scope="module")
 def linux_image(tmp_path_factory):
-    if not IS_ROOT or None in TOOLS:
-        pytest.skip("Linux dump needs root, dump, losetup and mkfs.ext4 (Debian packages dump, mount, e2fsprogs)")
     base = tmp_path_factory.mktemp("linuxdump")
     src = make_tree(base / "src")
     os.setxattr(src / "dir" / "one-block", "user.big", b"v" * 600)    # goes to an ext4 attribute block
-    fs = base / "fs.img"
-    subprocess.run(["mkfs.ext4", "-q", "-d", str(src), str(fs), "32M"], check=True, capture_output=True)
-    found = subprocess.run(["losetup", "-f", "--show", str(fs)], capture_output=True, text=True, check=False)
-    if found.returncode != 0:
-        pytest.skip(f"no loop device for Linux dump here: {found.stderr.strip()}")
-    loop = found.stdout.strip()
-    try:
-        done = subprocess.run(["dump", "-0", "-f", str(base / "out.dump"), loop], capture_output=True, text=True,
-                              timeout=120, check=False)
-    finally:
-        subprocess.run(["losetup", "-d", loop], check=True)
-    assert done.returncode == 0, done.stderr
-    return src, (base / "out.dump").read_bytes()
+    return src, linux_dump_of(src, base, "32M")
 
 
 def test_reads_what_linux_dump_wrote(linux_image):

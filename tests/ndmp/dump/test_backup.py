@@ -109,7 +109,7 @@ def test_the_seeds_increment_chain(lab: Lab) -> None:
         if level in made:
             new_file(root, made[level], T0 + step * 100 + 50)
         clock.now = T0 + step * 100 + 100
-        image, out = backup(lab, env + [("LEVEL", str(level))])
+        image, _ = backup(lab, env + [("LEVEL", str(level))])
         assert dumped_names(image) == expected[level], level
         label = records(image)
         assert isinstance(label[0], Maps)
@@ -189,7 +189,7 @@ def test_file_history_offsets_point_at_each_header(lab: Lab) -> None:
         assert first_rec.inode.ino == ino
     assert names[b"big.bin"][0] in nodes
     env = dict(out)
-    end = [r for r in records(image) if isinstance(r, End)][0]
+    end = next(r for r in records(image) if isinstance(r, End))
     assert int(env["ACL_START"]) == end.offset
 
 
@@ -223,7 +223,7 @@ def test_snapshot_created_logged_and_removed(lab: Lab) -> None:
     assert kinds[:3] == ["Start", "Options", "Snapshot"] and kinds[-1] == "End"
     phases = [i for e, i in events if e == "Phase-change"]
     assert phases == ["I", "II", "III", "IIIa", "IV", "V"]
-    snap = [i for e, i in events if e == "Snapshot"][0]
+    snap = next(i for e, i in events if e == "Snapshot")
     assert snap.startswith("snapshot_for_backup.") and snap.endswith(("copy", "reflink", "btrfs"))
 
 

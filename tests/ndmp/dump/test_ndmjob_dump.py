@@ -10,8 +10,10 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +21,7 @@ import pytest
 from ndmp_capture import checked_port
 from ndmp_client import NdmpClient
 from ndmp_node import PASSWORD, running_server
+from support.daemon import Daemon, small_config
 from support.trees import make_tree, tree_differences
 
 from ndmp.constants import AddrType, DataHaltReason, MoverMode, TapeMtioOp, TapeOpenMode
@@ -56,7 +59,8 @@ def lab(tmp: Path, *, port: int = 0, capacity: str = "64MiB") -> Iterator:
 
 
 def ndmjob(*args: str) -> str:
-    run = subprocess.run([NDMJOB, *args], capture_output=True, text=True, timeout=GUARD, stdin=subprocess.DEVNULL)
+    run = subprocess.run([NDMJOB, *args], capture_output=True, text=True, timeout=GUARD, stdin=subprocess.DEVNULL,
+                         check=False)
     return run.stdout + run.stderr
 
 
@@ -157,8 +161,7 @@ def test_direct_access_recovery_reads_a_few_records_of_a_1gib_image(tmp_path: Pa
     block = os.urandom(1 << 20)
     for i in range(16):
         with open(root / f"part{i:02d}", "wb") as f:
-            for _ in range(64):
-                f.write(block)
+            f.writelines(block for _ in range(64))
     wanted = os.urandom(200_000)
     (root / "zz-wanted").write_bytes(wanted)
     reads = []
@@ -215,3 +218,34 @@ def test_direct_access_recovery_reads_a_few_records_of_a_1gib_image(tmp_path: Pa
     assert (tmp_path / "dest" / "got").read_bytes() == wanted
     image_records = (16 << 20 << 6) // rs
     assert 0 < len(reads) <= 8, (len(reads), image_records)
+
+
+# ---------------------------------------------------------------------- the product: vtl serve
+
+def test_vtl_serve_backs_up_a_created_volume_with_levels_and_logs_it(tmp_path: Path) -> None:
+    """`vtl serve` with a volume made by `vtl volume create`: a level 0 and a level 1 through
+    ndmjob, recorded in the node's dumpdates and in the backup event log."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "a").write_bytes(b"first")
+    with Daemon(tmp_path / "node", small_config(ndmp=f"port = {port}", capacity="64MiB")) as d:
+        d.vtl("volume", "create", "/vs1/data", "--path", str(data))
+        d.vtl("load", "TST000L8", "st0")
+        pw = d.call("ndmp.generate_password", user="ndmp")["password"]
+        a = f"127.0.0.1:{port}/4m,ndmp,{pw}"
+        okay(ndmjob("-c", "-v", "-D", a, "-B", "dump", "-C", "/vs1/data", "-f", "nrst0l", "-I",
+                    str(tmp_path / "0.idx"), "-E", "LEVEL=0", "-E", "HIST=Y"))
+        time.sleep(1.1)                                     # dump dates are whole seconds
+        (data / "b").write_bytes(b"second")
+        okay(ndmjob("-c", "-v", "-D", a, "-B", "dump", "-C", "/vs1/data", "-f", "nrst0l", "-I",
+                    str(tmp_path / "1.idx"), "-E", "LEVEL=1", "-E", "HIST=Y"))
+        level1 = (tmp_path / "1.idx").read_text(errors="replace")
+        assert " b" in level1 or "/b" in level1
+    dumpdates = (tmp_path / "node" / "dumpdates").read_text().split()
+    assert dumpdates[:2] == ["/vs1/data", "0"] and dumpdates[3:5] == ["/vs1/data", "1"]
+    log = (tmp_path / "node" / "log" / "backup").read_text()
+    assert log.count(" Start (level 0, NDMP volume)") == 1 and log.count(" Start (level 1, NDMP volume)") == 1
+    assert log.count(" End (") == 2 and " Base_dump (level 0" in log

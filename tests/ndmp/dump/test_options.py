@@ -3,7 +3,12 @@ from __future__ import annotations
 
 import pytest
 
-from ndmp.dump.options import backup_options, join_dump_date, restore_options, split_base_date
+from ndmp.dump.options import (
+    backup_options,
+    join_dump_date,
+    restore_options,
+    split_base_date,
+)
 from ndmp.engine import Refusal
 
 

@@ -12,7 +12,17 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ndmp_dump_harness import INFINITY, Lab, backup, fh_names, fh_nodes, make_context, name, recover
+from ndmp_dump_harness import (
+    INFINITY,
+    Lab,
+    backup,
+    fh_names,
+    fh_nodes,
+    make_context,
+    name,
+    recover,
+)
+from support.linux_dump import linux_dump_of
 from support.trees import make_tree, tree_differences
 
 from images.dump import DumpLabel, DumpWriter, InodeInfo, InodeMap
@@ -240,3 +250,17 @@ def test_fuzzed_images_never_crash_or_escape(lab: Lab, data: st.DataObject) -> N
     except EngineError:
         pass
     outside_untouched(tmp, before)
+
+
+# ---------------------------------------------------------------------- Linux dump's images
+
+def test_our_restore_of_a_linux_dump_image_of_ext4(lab: Lab) -> None:
+    """Linux dump of an ext4 filesystem made from a tree; our restore gives the tree back
+    (to the second: Linux dump writes no microseconds)."""
+    tmp = lab.tmp                                                   # type: ignore[attr-defined]
+    src = make_tree(tmp / "src")
+    image = linux_dump_of(src, tmp)
+    recover(lab, image, [("PREFIX", "/vs1/dest/ext4")])
+    restored = tmp / "dest" / "ext4"
+    shutil.rmtree(restored / "lost+found")
+    assert tree_differences(src, restored, resolution_ns=10**9) == []    # Linux dump keeps whole seconds
