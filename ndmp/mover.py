@@ -578,6 +578,14 @@ class Mover:
             self._head = fetch.index
             if io is None:
                 return
+            if io.error == _OK and io.lost:
+                # Records longer than the record size: the rest of each would be lost (seed:
+                # the blocking factor of a restore must be the backup's).
+                log.error("%s: Tape record size is too small. Try a larger size. (record %d holds %d bytes "
+                          "more than the record size, %d)", self.name, fetch.index, io.lost, self.record_size)
+                self._cached = None
+                self._halt(H.NDMP_MOVER_HALT_MEDIA_ERROR)
+                return
             if io.error == _OK:
                 self._head = fetch.index + 1
                 self._cached = (fetch.index, io.count)

@@ -87,6 +87,7 @@ class TapeIo:
     count: int                # bytes written / read; for mtio the residual count
     early_warning: bool = False   # write: the record WAS written, but the drive is in its
                                   # early-warning zone (EOM approaching): time to change tapes
+    lost: int = 0                 # read: bytes of a record longer than the buffer that were lost
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,7 +300,8 @@ class OpenTape:
                     residue = s.information or 0
                     if residue > 0:                      # a shorter record: all of it arrived
                         return TapeIo(E.NDMP_NO_ERR, max(0, n - residue))
-                    return TapeIo(E.NDMP_NO_ERR, n)      # a longer record: the buffer is full, the rest lost
+                    # A longer record: the buffer is full, the rest lost (INFORMATION is minus it).
+                    return TapeIo(E.NDMP_NO_ERR, n, lost=-residue)
                 if s.key == SenseKey.BLANK_CHECK or (s.key == SenseKey.NO_SENSE and s.eom):
                     return TapeIo(E.NDMP_EOM_ERR, 0)
                 if s.key in (SenseKey.NO_SENSE, SenseKey.RECOVERED_ERROR):

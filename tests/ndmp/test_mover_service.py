@@ -332,6 +332,23 @@ def test_restore_sends_the_bytes_asked_for(dma):
     ok(dma.call(M.NDMP_TAPE_CLOSE))
 
 
+def test_restore_with_a_record_size_smaller_than_the_tapes(dma, caplog):
+    """Records of 16 KiB read with a record size of 8 KiB would lose half of each: the mover
+    halts with a media error and the seed's "Tape record size is too small" instead."""
+    tape_open(dma)
+    write_records(dma, [os.urandom(16384) for _ in range(3)])
+    prepare(dma, 8192)
+    sock = data_socket(listen(dma, WRITE))
+    wait_state(dma, S.NDMP_MOVER_STATE_ACTIVE)
+    with caplog.at_level("ERROR", logger="ndmp.mover"):
+        ok(dma.call(M.NDMP_MOVER_READ, mv.MoverReadRequest(offset=0, length=16384)))
+        assert dma.wait_post(M.NDMP_NOTIFY_MOVER_HALTED).body.reason == MoverHaltReason.NDMP_MOVER_HALT_MEDIA_ERROR
+    assert "Tape record size is too small. Try a larger size." in caplog.text
+    sock.close()
+    ok(dma.call(M.NDMP_MOVER_STOP))
+    ok(dma.call(M.NDMP_TAPE_CLOSE))
+
+
 def test_restore_a_read_in_progress_and_a_read_outside_the_window(dma):
     rs = 8192
     records = [os.urandom(rs) for _ in range(8)]
