@@ -17,7 +17,7 @@ from typing import Any
 from .constants import AddrType
 from .messages.common import Addr, TcpAddr
 
-__all__ = ["DEFAULT_ADDRESS", "connect_tcp", "ipv4_of", "listen_tcp", "local_pair", "tcp_addr", "tcp_targets",
+__all__ = ["DEFAULT_ADDRESS", "connect_tcp", "data_host", "ipv4_of", "listen_tcp", "local_pair", "tcp_addr", "tcp_targets",
            "tune"]
 
 DEFAULT_ADDRESS = "127.0.0.1"
@@ -41,6 +41,12 @@ def ipv4_of(address: str | None) -> str | None:
     if ip.is_unspecified:
         return None
     return str(ip)
+
+
+def data_host(session_address: str | None, server_data_address: str | None) -> str:
+    """Where a session's TCP data endpoint (mover or DATA) listens: the address the DMA
+    reached the session on, else the server's data address, else 127.0.0.1."""
+    return ipv4_of(session_address) or ipv4_of(server_data_address) or DEFAULT_ADDRESS
 
 
 def tcp_addr(host: str, port: int) -> Any:

@@ -70,7 +70,7 @@ __all__ = [
     "MAX_BARCODE_LENGTH", "barcode_problem", "MAX_DRIVES", "MAX_LIBRARIES", "MAX_LUN", "MAX_MAILSLOTS",
     "CartridgeSpec", "ChangerSpec", "ConfigError", "DriveSpec", "ElementAddresses",
     "LibrarySpec", "NodeConfig", "default_path", "default_text", "dumps", "ensure_default",
-    "expand_barcodes", "load", "loads",
+    "expand_barcodes", "load", "loads", "short_value",
 ]
 
 #: "ONTAP supports a maximum of 64 simultaneous tape drive connections, 16 medium changers".
@@ -1072,6 +1072,19 @@ def _clause(exc: Exception) -> str:
     (our fix gives one)."""
     text = re.sub(r",? (?:for example|like) \S+\.$", ".", str(exc))
     return text[:1].lower() + text[1:]
+
+
+def short_value(value: Any) -> str:
+    """A value from a TOML file as an error message shows it (``true``, ``"x"``, ``a table``)."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    return repr(value)
 
 
 def _describe_value(value: Any) -> str:

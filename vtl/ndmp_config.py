@@ -59,7 +59,7 @@ from ndmp.constants import NDMPPORT
 from ndmp.context import TAPE_RESERVATIONS
 from ndmp.registry import DEFAULT_MAX_SESSIONS, max_sessions_for_memory
 
-from .config import _TYPE_NAMES, ConfigError, NodeConfig, _Lines
+from .config import _TYPE_NAMES, ConfigError, NodeConfig, _Lines, short_value
 
 __all__ = [
     "AUTHTYPES", "DEFAULT_USERS", "MAX_DATA_BUFFERS", "NDMPS_PORT", "SETTINGS", "NdmpConfig",
@@ -183,16 +183,16 @@ def check_setting(key: str, value: Any) -> Any:
     to write it instead (one sentence, ending in a full stop)."""
     if key in ("enabled", "secure", "event_log"):
         if not isinstance(value, bool):
-            raise ValueError(f"{key} is true or false, not {_describe(value)}.")
+            raise ValueError(f"{key} is true or false, not {short_value(value)}.")
         return value
     if key in ("port", "secure_port"):
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
-            raise ValueError(f"{key} {_describe(value)} is not a TCP port; a port is 1 to 65535 "
+            raise ValueError(f"{key} {short_value(value)} is not a TCP port; a port is 1 to 65535 "
                              "(or 0 for any free port).")
         return value
     if key == "address":
         if not isinstance(value, str) or not value.strip():
-            raise ValueError(f"address must be an IP address or a host name, not {_describe(value)}.")
+            raise ValueError(f"address must be an IP address or a host name, not {short_value(value)}.")
         text = value.strip()
         try:
             ipaddress.ip_address(text)
@@ -203,7 +203,7 @@ def check_setting(key: str, value: Any) -> Any:
     if key == "authtype":
         items = [value] if isinstance(value, str) else value
         if not isinstance(items, (list, tuple)) or not all(isinstance(i, str) for i in items):
-            raise ValueError(f"authtype is a list of methods, not {_describe(value)}.")
+            raise ValueError(f"authtype is a list of methods, not {short_value(value)}.")
         chosen = []
         for item in items:
             method = item.strip().lower()
@@ -218,33 +218,21 @@ def check_setting(key: str, value: Any) -> Any:
         return tuple(m for m in AUTHTYPES if m in chosen)
     if key == "max_sessions":
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= DEFAULT_MAX_SESSIONS:
-            raise ValueError(f"max_sessions {_describe(value)} is out of range; a node allows 1 to "
+            raise ValueError(f"max_sessions {short_value(value)} is out of range; a node allows 1 to "
                              f"{DEFAULT_MAX_SESSIONS} simultaneous NDMP sessions (ONTAP's limits by "
                              "memory: 8 below 16 GB, 20 below 24 GB, 36 from 24 GB).")
         return value
     if key == "tape_reservations":
         if not isinstance(value, str) or value.strip().lower() not in TAPE_RESERVATIONS:
-            raise ValueError(f"tape_reservations {_describe(value)} is not one of off, scsi "
+            raise ValueError(f"tape_reservations {short_value(value)} is not one of off, scsi "
                              "(RESERVE/RELEASE) and persistent (PERSISTENT RESERVE).")
         return value.strip().lower()
     if key == "data_buffers":
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_DATA_BUFFERS:
-            raise ValueError(f"data_buffers {_describe(value)} is out of range; the mover keeps 1 to "
+            raise ValueError(f"data_buffers {short_value(value)} is out of range; the mover keeps 1 to "
                              f"{MAX_DATA_BUFFERS} records in flight.")
         return value
     raise ValueError(f"{key} is not an NDMP setting; the settings are {', '.join(SETTINGS)}.")
-
-
-def _describe(value: Any) -> str:
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, str):
-        return f'"{value}"'
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list):
-        return "an array"
-    return repr(value)
 
 
 # -- the [ndmp] table -----------------------------------------------------------------------
@@ -295,7 +283,7 @@ class _Reader:
         kinds = kind if isinstance(kind, tuple) else (kind,)
         if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
             wanted = " or ".join(_TYPE_NAMES.get(k, k.__name__) for k in kinds)
-            self.fail((*where, key), f"{key} must be {wanted}, not {_describe(value)}.",
+            self.fail((*where, key), f"{key} must be {wanted}, not {short_value(value)}.",
                       f"write it like {self.example(example)}.")
         return value
 

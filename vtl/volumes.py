@@ -41,7 +41,7 @@ from typing import Any, NoReturn
 from ndmp.backend import Volume
 from ndmp.snapshot import METHODS, SnapshotError, filesystem_type, probe_method
 
-from .config import ConfigError, NodeConfig, _Lines
+from .config import ConfigError, NodeConfig, _Lines, short_value
 from .store import Store
 
 __all__ = ["SCOPE", "VolumeError", "VolumeSpec", "create_volume", "delete_volume", "describe",
@@ -102,18 +102,6 @@ def name_problem(name: Any) -> str | None:
     return None
 
 
-def _describe_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, str):
-        return f'"{value}"'
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list):
-        return "an array"
-    return repr(value)
-
-
 def _real(path: Path) -> str:
     return os.path.realpath(path)
 
@@ -152,7 +140,7 @@ class _Reader:
         value = table[key]
         if isinstance(value, bool) != (kind is bool) or not isinstance(value, kind):
             wanted = {bool: "true or false", str: "a string in double quotes"}[kind]
-            self.fail((index, key), f"{key} must be {wanted}, not {_describe_value(value)}.",
+            self.fail((index, key), f"{key} must be {wanted}, not {short_value(value)}.",
                       f"write it like {_EXAMPLES[key]}.")
         return value
 

@@ -70,7 +70,6 @@ class Target:
     fh_info: int = INVALID_FH_INFO
     node: int = 0
     found: bool = False
-    restored: int = 0
     failed: str | None = None
 
 
@@ -78,8 +77,7 @@ class Target:
 class _Catalog:
     dirs: dict[int, list[tuple[bytes, int, int]]] = field(default_factory=dict)
     dir_info: dict[int, InodeInfo] = field(default_factory=dict)
-    dumped: Any = None
-    used: Any = None
+    dumped: Any = None            # the TS_BITS map: which inodes the image holds
 
 
 def _plain(name: bytes) -> bool:
@@ -211,8 +209,6 @@ class DumpRestore:
                 if isinstance(rec, Maps):
                     if rec.kind == "bits":
                         catalog.dumped = rec.inomap
-                    else:
-                        catalog.used = rec.inomap
                     continue
                 if isinstance(rec, End):
                     break
@@ -342,8 +338,6 @@ class DumpRestore:
                     rec.read(lambda off, chunk: None)
                 self.files += 1
                 self.bytes += info.size
-                for _, _, t in places:
-                    t.restored += 1
                 return
             if kind == stat.S_IFREG:
                 self._regular(rec, first_dest, first_parts)
@@ -361,8 +355,6 @@ class DumpRestore:
                     # Another volume: a copy, since a link cannot cross filesystems.
                     self._warn(f"inode {info.ino} is restored to two volumes; the second is skipped")
             self.files += 1
-            for _, _, t in places:
-                t.restored += 1
         except OSError as e:
             if e.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise EngineError("The restore stopped: no space left on the destination") from None

@@ -18,7 +18,7 @@ from ..data import Data, Refused
 from ..data_connection import DataConnection
 from ..messages import data as da
 from ..messages.common import Addr, Pval
-from ..mover_connection import DEFAULT_ADDRESS, ipv4_of
+from ..mover_connection import data_host
 from ..state import SessionState
 
 log = logging.getLogger("ndmp.data")
@@ -30,7 +30,7 @@ _NO_ADDR = Addr(addr_type=AddrType.NDMP_ADDR_LOCAL)
 def data_of(state: SessionState) -> Data:
     """The session's DATA service (made now if this is the first DATA request)."""
     if state.data is None:
-        host = ipv4_of(state.local_address) or ipv4_of(state.context.data_address) or DEFAULT_ADDRESS
+        host = data_host(state.local_address, state.context.data_address)
         context = state.context
         state.data = Data(engine=lambda butype: context.engines.get(butype), limits=context.data_operations,
                           post=lambda code, body: state.post(code, body), mover=lambda: state.mover,

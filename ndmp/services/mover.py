@@ -16,7 +16,7 @@ from ..constants import AddrType, ErrorCode
 from ..messages import mover as mv
 from ..messages.common import Addr
 from ..mover import Mover, Refused
-from ..mover_connection import DEFAULT_ADDRESS, ipv4_of
+from ..mover_connection import data_host
 from ..mover_pump import DataPump
 from ..state import SessionState
 
@@ -29,7 +29,7 @@ _NO_ADDR = Addr(addr_type=AddrType.NDMP_ADDR_LOCAL)
 def mover_of(state: SessionState) -> Mover:
     """The session's mover (made now if this is the first MOVER request)."""
     if state.mover is None:
-        host = ipv4_of(state.local_address) or ipv4_of(state.context.data_address) or DEFAULT_ADDRESS
+        host = data_host(state.local_address, state.context.data_address)
         settings = state.context.mover
         state.mover = Mover(settings, tape=lambda: state.tape, post=lambda code, body: state.post(code, body),
                             data=lambda: state.data, name=f"session {state.session_id} mover",
