@@ -55,6 +55,7 @@ class Destination:
         self.extract_acl = extract_acl
         self._fds: OrderedDict[tuple[bytes, ...], int] = OrderedDict()
         self._created_dirs: list[tuple[tuple[bytes, ...], InodeInfo]] = []
+        self._made: set[tuple[bytes, ...]] = set()     # directories this restore created
         self._root_fd = -1
         if not nowrite:
             os.makedirs(root, exist_ok=True)
@@ -86,6 +87,7 @@ class Destination:
         except FileNotFoundError:
             os.mkdir(name, 0o700, dir_fd=parent)
             fd = os.open(name, _DIR_FLAGS, dir_fd=parent)
+            self._made.add(key)
         except (NotADirectoryError, OSError) as e:
             if not isinstance(e, NotADirectoryError) and e.errno != errno.ELOOP:
                 raise
@@ -93,6 +95,7 @@ class Destination:
             os.unlink(name, dir_fd=parent)
             os.mkdir(name, 0o700, dir_fd=parent)
             fd = os.open(name, _DIR_FLAGS, dir_fd=parent)
+            self._made.add(key)
         self._fds[key] = fd
         if len(self._fds) > _CACHE:
             _, old = self._fds.popitem(last=False)
@@ -115,6 +118,16 @@ class Destination:
         self._dir_fd(parts)
         if not existed and inode is not None:
             self._created_dirs.append((tuple(parts), inode))
+
+    def path_attributes(self, parts: Sequence[bytes], inode: InodeInfo) -> bool:
+        """A directory on the way to a restored file (RECOVER_FULL_PATHS, RECURSIVE=N) gets
+        ``inode``'s attributes at :meth:`finish` if this restore created it; one that
+        already existed keeps its own (seed).  True if it will."""
+        key = tuple(parts)
+        if self.nowrite or key not in self._made or any(p == key for p, _ in self._created_dirs):
+            return False
+        self._created_dirs.append((key, inode))
+        return True
 
     def root_attributes(self, inode: InodeInfo) -> None:
         """A restore into a directory it created gives it the image root's attributes."""

@@ -102,6 +102,7 @@ class DumpRestore:
         self.plan: dict[int, list[tuple[Destination, tuple[bytes, ...], Target]]] = {}
         self.written: dict[int, tuple[Destination, tuple[bytes, ...]]] = {}
         self.last_ino = 0
+        self.catalog: _Catalog | None = None     # the image's directories, once read
         self.fh: FileHistory | None = None
         self._since_check = 0
         self._warned: set[str] = set()
@@ -219,6 +220,7 @@ class DumpRestore:
                     catalog.dir_info[rec.inode.ino] = rec.inode
                     continue
                 if not planned:
+                    self.catalog = catalog
                     self._make_plan(catalog)
                     planned = True
                     last_wanted = max(self.plan, default=0)
@@ -230,6 +232,7 @@ class DumpRestore:
         except DumpFormatError as e:
             raise EngineError(f"Tape read error: {e}") from None
         if not planned:
+            self.catalog = catalog
             self._make_plan(catalog)
         self._phase("IV (attributes)")
         for d in self.destinations.values():
@@ -415,8 +418,47 @@ class DumpRestore:
             self.plan = {}
             self._sequential()
             self.targets = keep
+        if self.options.recover_full_paths or not self.options.recursive:
+            self._full_paths()
         for d in self.destinations.values():
             d.finish()
+
+    def _full_paths(self) -> None:
+        """RECOVER_FULL_PATHS=Y or RECURSIVE=N: after the DAR, every directory of each
+        original path that the restore had to create gets its permissions, owner, times
+        and ACLs from the image (seed); existing ones keep theirs.  The directories are
+        found in the image's catalog, read now unless a directory DAR already did."""
+        done = [t for t in self.targets if t.found and t.failed is None and len(t.original) > 1]
+        if not done or self.options.nowrite or self.options.list_only:
+            return
+        catalog = self.catalog if self.catalog is not None else self._directories()
+        for t in done:
+            dest = self._destination(t.volume_root)
+            above = len(t.dest) - len(t.original)      # the destination ends with the original path
+            for k in range(1, len(t.original)):
+                ino = self._lookup(catalog, t.original[:k])
+                info = catalog.dir_info.get(ino) if ino is not None else None
+                if info is not None:
+                    dest.path_attributes(t.dest[:above + k], info)
+
+    def _directories(self) -> _Catalog:
+        """Only the catalog: the image's directories, which lie before its first file."""
+        self._phase("III (directories of the recovery paths)")
+        reader = self._reader(WholeImage(self.op))
+        catalog = _Catalog()
+        try:
+            for rec in reader:
+                self.op.check_aborted()
+                if isinstance(rec, Maps):
+                    continue
+                if isinstance(rec, End) or not stat.S_ISDIR(rec.inode.mode):
+                    break
+                catalog.dirs[rec.inode.ino] = rec.entries()
+                catalog.dir_info[rec.inode.ino] = rec.inode
+        except DumpFormatError as e:
+            raise EngineError(f"Tape read error: {e}") from None
+        self.catalog = catalog
+        return catalog
 
     def _direct_one(self, t: Target, source: InodeRange, reader: DumpReader, directories: list[Target]) -> None:
         try:

@@ -160,6 +160,56 @@ def _ok(reply):
     return reply
 
 
+def _backup_with_history(dma, filesystem: str, record_size: int) -> tuple[dict[str, int], dict[int, int]]:
+    """A dump backup with HIST=Y to the open tape: (node of each name, fh_info of each node)."""
+    _ok(dma.call(M.NDMP_MOVER_SET_RECORD_SIZE, mv.MoverSetRecordSizeRequest(len=record_size)))
+    _ok(dma.call(M.NDMP_MOVER_SET_WINDOW, mv.MoverSetWindowRequest(offset=0, length=INFINITY)))
+    addr = _ok(dma.call(M.NDMP_MOVER_LISTEN, mv.MoverListenRequest(
+        mode=MoverMode.NDMP_MOVER_MODE_READ, addr_type=AddrType.NDMP_ADDR_LOCAL))).body.connect_addr
+    _ok(dma.call(M.NDMP_DATA_CONNECT, da.DataConnectRequest(addr=addr)))
+    env = [Pval(name="FILESYSTEM", value=filesystem), Pval(name="HIST", value="Y")]
+    _ok(dma.call(M.NDMP_DATA_START_BACKUP, da.DataStartBackupRequest(butype_name="dump", env=env)))
+    assert dma.wait_post(M.NDMP_NOTIFY_DATA_HALTED).body.reason == DataHaltReason.NDMP_DATA_HALT_SUCCESSFUL
+    dma.wait_post(M.NDMP_NOTIFY_MOVER_HALTED)
+    node_of, offset_of = {}, {}
+    for post in list(dma.posts):
+        if post.header.message_code == M.NDMP_FH_ADD_DIR:
+            for d in post.body.dirs:
+                node_of[d.name[0].unix_name] = d.node
+        elif post.header.message_code == M.NDMP_FH_ADD_NODE:
+            for n in post.body.nodes:
+                offset_of[n.node] = n.fh_info
+    _ok(dma.call(M.NDMP_DATA_STOP))
+    _ok(dma.call(M.NDMP_MOVER_STOP))
+    return node_of, offset_of
+
+
+def _direct_recover(dma, env: list[tuple[str, str]], nlist: list) -> list[tuple[int, int]]:
+    """Rewind, then a restore served as a DMA serves DAR: each NOTIFY_DATA_READ becomes a
+    MOVER_READ.  Returns the reads asked for."""
+    _ok(dma.call(M.NDMP_TAPE_MTIO, tp.TapeMtioRequest(tape_op=TapeMtioOp.NDMP_MTIO_REW, count=1)))
+    _ok(dma.call(M.NDMP_MOVER_SET_WINDOW, mv.MoverSetWindowRequest(offset=0, length=INFINITY)))
+    addr = _ok(dma.call(M.NDMP_MOVER_LISTEN, mv.MoverListenRequest(
+        mode=MoverMode.NDMP_MOVER_MODE_WRITE, addr_type=AddrType.NDMP_ADDR_LOCAL))).body.connect_addr
+    _ok(dma.call(M.NDMP_DATA_CONNECT, da.DataConnectRequest(addr=addr)))
+    _ok(dma.call(M.NDMP_DATA_START_RECOVER, da.DataStartRecoverRequest(
+        env=[Pval(name=k, value=v) for k, v in env], nlist=nlist, butype_name="dump")))
+    asked = []
+    while True:
+        post = dma.wait_post(lambda m: m.header.message_code in (M.NDMP_NOTIFY_DATA_READ,
+                                                                  M.NDMP_NOTIFY_DATA_HALTED))
+        if post.header.message_code == M.NDMP_NOTIFY_DATA_HALTED:
+            assert post.body.reason == DataHaltReason.NDMP_DATA_HALT_SUCCESSFUL
+            return asked
+        asked.append((post.body.offset, post.body.length))
+        _ok(dma.call(M.NDMP_MOVER_READ, mv.MoverReadRequest(offset=post.body.offset, length=post.body.length)))
+
+
+def _name(original: str, destination: str, node: int, fh_info: int) -> da.Name:
+    return da.Name(original_path=original, destination_dir=destination, name="", other_name="",
+                   node=node, fh_info=fh_info)
+
+
 def test_direct_access_recovery_reads_a_few_records_of_a_1gib_image(tmp_path: Path, monkeypatch) -> None:
     """One 200 KB file out of a 1 GiB image: the drive is asked for a handful of 64 KiB
     records, not 16,000."""
@@ -183,48 +233,39 @@ def test_direct_access_recovery_reads_a_few_records_of_a_1gib_image(tmp_path: Pa
     with lab(tmp_path, capacity="2GiB") as (_a, server, _node), \
             NdmpClient("127.0.0.1", server.port).connect("ndmp", PASSWORD) as dma:
         _ok(dma.call(M.NDMP_TAPE_OPEN, tp.TapeOpenRequest(device="nrst0l", mode=TapeOpenMode.NDMP_TAPE_RDWR_MODE)))
-        _ok(dma.call(M.NDMP_MOVER_SET_RECORD_SIZE, mv.MoverSetRecordSizeRequest(len=rs)))
-        _ok(dma.call(M.NDMP_MOVER_SET_WINDOW, mv.MoverSetWindowRequest(offset=0, length=INFINITY)))
-        addr = _ok(dma.call(M.NDMP_MOVER_LISTEN, mv.MoverListenRequest(
-            mode=MoverMode.NDMP_MOVER_MODE_READ, addr_type=AddrType.NDMP_ADDR_LOCAL))).body.connect_addr
-        _ok(dma.call(M.NDMP_DATA_CONNECT, da.DataConnectRequest(addr=addr)))
-        env = [Pval(name="FILESYSTEM", value="/vs1/vol1/big"), Pval(name="HIST", value="Y")]
-        _ok(dma.call(M.NDMP_DATA_START_BACKUP, da.DataStartBackupRequest(butype_name="dump", env=env)))
-        assert dma.wait_post(M.NDMP_NOTIFY_DATA_HALTED).body.reason == \
-            DataHaltReason.NDMP_DATA_HALT_SUCCESSFUL
-        dma.wait_post(M.NDMP_NOTIFY_MOVER_HALTED)
-        node_of, offset_of = {}, {}
-        for post in list(dma.posts):
-            if post.header.message_code == M.NDMP_FH_ADD_DIR:
-                for d in post.body.dirs:
-                    node_of[d.name[0].unix_name] = d.node
-            elif post.header.message_code == M.NDMP_FH_ADD_NODE:
-                for n in post.body.nodes:
-                    offset_of[n.node] = n.fh_info
+        node_of, offset_of = _backup_with_history(dma, "/vs1/vol1/big", rs)
         node = node_of["zz-wanted"]
-        _ok(dma.call(M.NDMP_DATA_STOP))
-        _ok(dma.call(M.NDMP_MOVER_STOP))
         written = len(reads)
-        _ok(dma.call(M.NDMP_TAPE_MTIO, tp.TapeMtioRequest(tape_op=TapeMtioOp.NDMP_MTIO_REW, count=1)))
-        _ok(dma.call(M.NDMP_MOVER_SET_WINDOW, mv.MoverSetWindowRequest(offset=0, length=INFINITY)))
-        addr = _ok(dma.call(M.NDMP_MOVER_LISTEN, mv.MoverListenRequest(
-            mode=MoverMode.NDMP_MOVER_MODE_WRITE, addr_type=AddrType.NDMP_ADDR_LOCAL))).body.connect_addr
-        _ok(dma.call(M.NDMP_DATA_CONNECT, da.DataConnectRequest(addr=addr)))
-        nlist = [da.Name(original_path="/zz-wanted", destination_dir="/vs1/dest/got", name="", other_name="",
-                         node=node, fh_info=offset_of[node])]
-        _ok(dma.call(M.NDMP_DATA_START_RECOVER, da.DataStartRecoverRequest(
-            env=[Pval(name="DIRECT", value="Y")], nlist=nlist, butype_name="dump")))
-        while True:
-            post = dma.wait_post(lambda m: m.header.message_code in (M.NDMP_NOTIFY_DATA_READ,
-                                                                      M.NDMP_NOTIFY_DATA_HALTED))
-            if post.header.message_code == M.NDMP_NOTIFY_DATA_HALTED:
-                assert post.body.reason == DataHaltReason.NDMP_DATA_HALT_SUCCESSFUL
-                break
-            _ok(dma.call(M.NDMP_MOVER_READ, mv.MoverReadRequest(offset=post.body.offset, length=post.body.length)))
+        _direct_recover(dma, [("DIRECT", "Y")], [_name("/zz-wanted", "/vs1/dest/got", node, offset_of[node])])
     assert written == 0                                   # the backup only wrote
     assert (tmp_path / "dest" / "got").read_bytes() == wanted
     image_records = (16 << 20 << 6) // rs
     assert 0 < len(reads) <= 8, (len(reads), image_records)
+
+
+def test_recover_full_paths_through_the_mover(tmp_path: Path) -> None:
+    """RECOVER_FULL_PATHS=Y: the file by its fh_info, then the image's directories from
+    its start (the mover goes back on the tape), and the path made gets their attributes."""
+    root = tmp_path / "vol" / "tree"
+    (root / "a" / "b").mkdir(parents=True)
+    for i in range(8):
+        (root / f"filler{i}").write_bytes(os.urandom(300_000))
+    (root / "a" / "b" / "wanted").write_bytes(b"wanted file")
+    os.chmod(root / "a", 0o751)
+    os.chmod(root / "a" / "b", 0o705)
+    with lab(tmp_path) as (_a, server, _node), \
+            NdmpClient("127.0.0.1", server.port).connect("ndmp", PASSWORD) as dma:
+        _ok(dma.call(M.NDMP_TAPE_OPEN, tp.TapeOpenRequest(device="nrst0l", mode=TapeOpenMode.NDMP_TAPE_RDWR_MODE)))
+        node_of, offset_of = _backup_with_history(dma, "/vs1/vol1/tree", 64 * 1024)
+        node = node_of["wanted"]
+        env = [("DIRECT", "Y"), ("ENHANCED_DAR_ENABLED", "Y"), ("RECOVER_FULL_PATHS", "Y")]
+        asked = _direct_recover(dma, env, [_name("/a/b/wanted", "/vs1/dest/a/b/wanted", node, offset_of[node])])
+    assert asked[0][0] == offset_of[node] > 2_000_000 and asked[-1][0] == 0, asked
+    dest = tmp_path / "dest"
+    assert (dest / "a" / "b" / "wanted").read_bytes() == b"wanted file"
+    for rel in ("a", "a/b"):
+        got, want = os.stat(dest / rel), os.stat(root / rel)
+        assert (got.st_mode, got.st_mtime_ns // 1000) == (want.st_mode, want.st_mtime_ns // 1000), rel  # dump keeps µs
 
 
 # ---------------------------------------------------------------------- the product: vtl serve

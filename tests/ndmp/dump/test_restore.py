@@ -122,6 +122,66 @@ def test_directory_dar_needs_enhanced_dar(lab: Lab) -> None:
     assert not (lab.tmp / "dest" / "g").exists()                  # type: ignore[attr-defined]
 
 
+def _path_tree(lab: Lab) -> Path:
+    root = lab.tmp / "vol" / "src"                                # type: ignore[attr-defined]
+    (root / "d" / "e").mkdir(parents=True)
+    (root / "d" / "e" / "f").write_bytes(b"deep")
+    os.chmod(root / "d", 0o751)
+    os.chmod(root / "d" / "e", 0o705)
+    os.utime(root / "d", ns=(1_600_000_000_000_000_000, 1_600_000_000_123_456_000))
+    os.utime(root / "d" / "e", ns=(1_500_000_000_000_000_000, 1_500_000_000_654_321_000))
+    return root
+
+
+def test_recover_full_paths_gives_created_directories_their_attributes(lab: Lab) -> None:
+    src = _path_tree(lab)
+    image, _ = backup(lab, [("FILESYSTEM", "/vs1/vol1/src"), ("HIST", "Y")])
+    node = fh_names(lab)[b"f"][0]
+    offset = fh_nodes(lab)[node]
+    dest = lab.tmp / "dest"                                       # type: ignore[attr-defined]
+
+    # Without RECOVER_FULL_PATHS the directories on the way are only made.
+    recover(lab, image, [("DIRECT", "Y")], [name("/d/e/f", "/vs1/dest/plain/d/e/f", offset, node)])
+    assert (dest / "plain" / "d" / "e" / "f").read_bytes() == b"deep"
+    assert stat.S_IMODE(os.stat(dest / "plain" / "d").st_mode) == 0o700
+
+    # With it, each directory the restore created gets the image's, after the file;
+    # "d" already exists at the destination and keeps its own.
+    (dest / "full" / "d").mkdir(parents=True)
+    os.chmod(dest / "full" / "d", 0o700)
+    env = [("DIRECT", "Y"), ("ENHANCED_DAR_ENABLED", "Y"), ("RECOVER_FULL_PATHS", "Y")]
+    reads = recover(lab, image, env, [name("/d/e/f", "/vs1/dest/full/d/e/f", offset, node)])
+    assert reads[0] == (offset, 1024) and reads[-1] == (0, INFINITY)
+    assert (dest / "full" / "d" / "e" / "f").read_bytes() == b"deep"
+    assert stat.S_IMODE(os.stat(dest / "full" / "d").st_mode) == 0o700
+    e = os.stat(dest / "full" / "d" / "e")
+    assert stat.S_IMODE(e.st_mode) == 0o705
+    assert e.st_mtime_ns == os.stat(src / "d" / "e").st_mtime_ns
+    assert log_files(lab) == [("/d/e/f", RecoveryStatus.NDMP_RECOVERY_SUCCESSFUL)]
+
+    # The whole path when none of it exists.
+    recover(lab, image, env, [name("/d/e/f", "/vs1/dest/d/e/f", offset, node)])
+    for rel, mode in (("d", 0o751), ("d/e", 0o705)):
+        got = os.stat(dest / rel)
+        assert stat.S_IMODE(got.st_mode) == mode, rel
+        assert got.st_mtime_ns == os.stat(src / rel).st_mtime_ns, rel
+
+
+def test_recursive_n_restores_the_path_not_the_contents(lab: Lab) -> None:
+    src = _path_tree(lab)
+    image, _ = backup(lab, [("FILESYSTEM", "/vs1/vol1/src"), ("HIST", "Y")])
+    node = fh_names(lab)[b"e"][0]
+    offset = fh_nodes(lab)[node]
+    env = [("DIRECT", "Y"), ("ENHANCED_DAR_ENABLED", "Y"), ("RECURSIVE", "N")]
+    recover(lab, image, env, [name("/d/e", "/vs1/dest/d/e", offset, node)])
+    dest = lab.tmp / "dest"                                       # type: ignore[attr-defined]
+    assert os.listdir(dest / "d" / "e") == []
+    for rel, mode in (("d", 0o751), ("d/e", 0o705)):
+        got = os.stat(dest / rel)
+        assert stat.S_IMODE(got.st_mode) == mode, rel
+        assert got.st_mtime_ns == os.stat(src / rel).st_mtime_ns, rel
+
+
 def test_list_and_nowrite_write_nothing(lab: Lab) -> None:
     make_tree(lab.tmp / "vol" / "src", acl=False)                 # type: ignore[attr-defined]
     image, _ = backup(lab, [("FILESYSTEM", "/vs1/vol1/src")])
