@@ -496,6 +496,16 @@ _TYPE_NAMES = {bool: "true or false", int: "a whole number", str: "a string in d
                dict: "a table", list: "an array"}
 
 
+def wrong_type(value: Any, kind: type | tuple[type, ...]) -> str | None:
+    """What a TOML value should have been ("a whole number or a string in double quotes"),
+    or None when it is of ``kind``: the one type check of every configuration reader, where
+    true/false never passes for a number."""
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
+        return " or ".join(_TYPE_NAMES.get(k, k.__name__) for k in kinds)
+    return None
+
+
 class _Builder:
     def __init__(self, label: str, text: str, base: Path, source: Path | None) -> None:
         self.label = label
@@ -557,9 +567,8 @@ class _Builder:
                           f"add {self.example(example_table, key)}.")
             return default
         value = table[key]
-        kinds = kind if isinstance(kind, tuple) else (kind,)
-        if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
-            wanted = " or ".join(_TYPE_NAMES.get(k, k.__name__) for k in kinds)
+        wanted = wrong_type(value, kind)
+        if wanted is not None:
             self.fail((*where, key), f"{key} must be {wanted}, not {_describe_value(value)}.",
                       f"write it like {self.example(example_table, key)}.")
         return value

@@ -59,7 +59,7 @@ from ndmp.constants import NDMPPORT
 from ndmp.context import TAPE_RESERVATIONS
 from ndmp.registry import DEFAULT_MAX_SESSIONS, max_sessions_for_memory
 
-from .config import _TYPE_NAMES, ConfigError, NodeConfig, _Lines, short_value
+from .config import ConfigError, NodeConfig, _Lines, short_value, wrong_type
 
 __all__ = [
     "AUTHTYPES", "DEFAULT_USERS", "MAX_DATA_BUFFERS", "NDMPS_PORT", "SETTINGS", "NdmpConfig",
@@ -280,9 +280,8 @@ class _Reader:
         if key not in table:
             return default
         value = table[key]
-        kinds = kind if isinstance(kind, tuple) else (kind,)
-        if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
-            wanted = " or ".join(_TYPE_NAMES.get(k, k.__name__) for k in kinds)
+        wanted = wrong_type(value, kind)
+        if wanted is not None:
             self.fail((*where, key), f"{key} must be {wanted}, not {short_value(value)}.",
                       f"write it like {self.example(example)}.")
         return value
