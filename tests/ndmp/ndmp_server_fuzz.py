@@ -97,6 +97,12 @@ def one_connection(port: int, rng: random.Random, seeds: list[bytes], real: list
         if end < 0.3:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))   # RST
             tally["reset"] += 1
+            # The reset goes out when the socket is released, and the drain thread's
+            # pending recv holds it: close() alone would leave the connection open
+            # (and the session with it) whenever every reply had already arrived.
+            # SHUT_RD ends that recv without sending anything.
+            sock.shutdown(socket.SHUT_RD)
+            drain.join(60)
         else:
             sock.shutdown(socket.SHUT_WR)
             drain.join(60)
