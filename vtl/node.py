@@ -79,6 +79,10 @@ class Node:
         """The kernel target service when `vtl serve` runs one (sessions, path switching)."""
         self.ndmp = None
         """The NDMP service (vtl.ndmp_service) when `vtl serve` runs one."""
+        self.ready = False
+        """`vtl serve` has started every service (NDMP listening, kernel target attached).
+        The control socket answers before that, so a script that needs the rest waits
+        for ``ping`` to say ``ready``."""
 
     # -- devices ------------------------------------------------------------------------
     def devices(self) -> list[Device]:

@@ -93,10 +93,11 @@ class Daemon:
                 raise RuntimeError(f"vtl serve exited with {self.proc.returncode}:\n{self.log.read_text()}")
             try:
                 with ControlClient(self.socket, timeout=5) as c:
-                    c.call("ping")
-                return self
+                    if c.call("ping").get("ready"):
+                        return self        # NDMP listening and the kernel target up, not just control
             except ControlError:
-                time.sleep(0.05)
+                pass
+            time.sleep(0.05)
         raise RuntimeError(f"vtl serve did not come up in {timeout}s:\n{self.log.read_text()}")
 
     def stop(self, timeout: float = 30.0) -> int:

@@ -45,4 +45,4 @@ def test_a_bad_request_gets_a_sentence_and_the_connection_survives(daemon, line,
         assert "Internal error" not in reply["error"]["message"]
         f.write(b'{"id": 2, "method": "ping"}\n')
         f.flush()
-        assert json.loads(f.readline()) == {"id": 2, "result": {"node": "testnode"}}
+        assert json.loads(f.readline()) == {"id": 2, "result": {"node": "testnode", "ready": True}}

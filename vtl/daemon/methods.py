@@ -540,7 +540,8 @@ def scsi_execute(node: Node, device: str, cdb: str, data_out: str | None = None,
 
 @method("ping")
 def ping(node: Node) -> dict[str, Any]:
-    return {"node": node.name}
+    """``ready`` once every service has started (the control socket is the first)."""
+    return {"node": node.name, "ready": node.ready}
 
 
 # -- target ports and paths (ONTAP's storage tape library config / path) -------------------

@@ -71,6 +71,7 @@ async def run(node: Node, services: list[Service]) -> None:
         drives = len(node.drives())
         log.info("node %s serving: %d libraries, %d drives, %d cartridges", node.name, len(node.libraries),
                  drives, len(node.store.locations()))
+        node.ready = True
         _notify("READY=1")
         await stop.wait()
         _notify("STOPPING=1")
