@@ -36,8 +36,16 @@ class Cartridge:
         self.meta = meta
         self._lock_fd = lock_fd
         self.media: MediaType = media_type(meta.media)
-        self.partitions = [Partition(path, i, p.capacity, meta.early_warning)
-                           for i, p in enumerate(meta.partitions)]
+        self.partitions: list[Partition] = []
+        try:
+            for i, p in enumerate(meta.partitions):
+                self.partitions.append(Partition(path, i, p.capacity, meta.early_warning))
+        except OSError as e:
+            for part in self.partitions:
+                part.close()
+            os.close(lock_fd)
+            raise CartridgeError(f"{e.filename or path}: cannot open this file of cartridge {meta.barcode}: "
+                                 f"{e.strerror}. Fix: make it a regular file that vtl can read and write.") from None
         self.active = self.partitions[0]
         self._dirty = False
         self._written = 0  # host bytes not yet folded into the MiB counters
@@ -75,13 +83,21 @@ class Cartridge:
     def open(cls, path: str) -> "Cartridge":
         label = os.path.join(path, META_NAME)
         try:
-            with open(label) as f:
+            with open(label, "rb") as f:
                 text = f.read()
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             raise CartridgeError(f"{path}: no cartridge here ({META_NAME} is missing). "
                                  "Fix: create it with `vtl cartridge create`.") from None
+        except OSError as e:
+            raise CartridgeError(f"{label}: cannot read the cartridge label: {e.strerror}. "
+                                 "Fix: make it a readable file.") from None
         meta = Meta.from_json(text, label)
-        lock_fd = os.open(os.path.join(path, "lock"), os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            lock_fd = os.open(os.path.join(path, "lock"), os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise CartridgeError(f"{path}: cannot open the cartridge's lock file: {e.strerror}. "
+                                 "Fix: the cartridge directory must be writable and its "
+                                 "\"lock\" a plain file.") from None
         try:
             fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -123,7 +139,7 @@ class Cartridge:
 
     @property
     def blank(self) -> bool:
-        return all(p.eod == 0 for p in self.partitions)
+        return all(p.eod == 0 and not p.damaged for p in self.partitions)
 
     # -- partitions -----------------------------------------------------------------
     def select(self, number: int) -> Partition:

@@ -18,6 +18,7 @@ from enum import IntEnum
 import struct
 
 from .checksum import crc32c
+from .files import open_regular
 from construct import Int8ub, Int32ub, Int64ub, Padding, Struct
 
 CHECKPOINT_EVERY = 64
@@ -56,7 +57,7 @@ class Index:
         self.checkpoints = array("Q")   # checkpoints[i] = log offset of object i*K
         self.filemarks = array("Q")     # object ids of filemarks, ascending
         self.setmarks = array("Q")
-        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        self.fd = open_regular(path)
 
     # -- loading ---------------------------------------------------------------
     def load(self, log_size: int) -> list[tuple[EntryType, int, int]]:

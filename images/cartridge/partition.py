@@ -5,7 +5,7 @@ mid-tape, which is exactly the tape rule that a write makes everything after it
 unreachable.  Every record goes to the kernel with one ``pwritev`` before it is
 acknowledged, so a kill -9 never loses an acknowledged record; sync points add
 ``fsync`` for power loss.  On open, a torn tail is found by the header and
-payload CRCs and cut.
+payload CRCs and cut; damage that a kill cannot cause is kept (see ``_torn_at``).
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from .checksum import crc32c
 from . import record
 from .compression import Algorithm, compress, decompress
 from .errors import EndOfMedium, MediumError
+from .files import open_regular
 from .index import CHECKPOINT_EVERY, EntryType, Index
 from .record import HEADER_SIZE, Kind
 
@@ -42,15 +43,26 @@ class Partition:
         self.capacity = capacity
         self.early_warning = early_warning
         self.log_path = os.path.join(directory, f"p{number}.log")
-        self.fd = os.open(self.log_path, os.O_RDWR | os.O_CREAT, 0o644)
-        self.index = Index(os.path.join(directory, f"p{number}.idx"))
+        self.fd = open_regular(self.log_path)
+        try:
+            self.index = Index(os.path.join(directory, f"p{number}.idx"))
+        except OSError:
+            os.close(self.fd)
+            raise
         self.end = 0      # bytes of valid log
         self.eod = 0      # number of objects (the EOD object id)
         self.pos = 0      # current object id
         self._off = 0     # log offset of the current object
         self._scratch = bytearray()
         self.recovered_bytes = 0   # torn tail cut on open (for the log)
-        self._recover()
+        self.damaged = 0
+        """Bytes after the last readable object that the open kept (not a torn tail):
+        reading there is MEDIUM ERROR; writing there overwrites them, as on tape."""
+        try:
+            self._recover()
+        except OSError:
+            self.close()
+            raise
 
     # -- open / recovery ---------------------------------------------------------
     def _header_at(self, offset: int) -> record.Header | None:
@@ -80,21 +92,48 @@ class Partition:
             last = (off, h)
             obj += 1
             off += h.size
-        if last is not None and last[1].stored:
-            # Only the last record can be torn by a kill; check its payload too.
+        torn = off == size or self._torn_at(off, size, obj)
+        if torn and last is not None and last[1].stored:
+            # The last whole record may be torn too (a power loss can leave zeros behind
+            # a valid header): check its payload.
             last_off, h = last
             if crc32c(os.pread(self.fd, h.stored, last_off + HEADER_SIZE)) != h.payload_crc:
                 obj, off = obj - 1, last_off
                 self.index.forget_from(obj)
         if off < size:
-            self.recovered_bytes = size - off
-            os.ftruncate(self.fd, off)
+            if torn:
+                self.recovered_bytes = size - off
+                os.ftruncate(self.fd, off)
+            else:
+                self.damaged = size - off
         after = self.index.entries_from(start_obj)
         if before != after or os.fstat(self.index.fd).st_size != self.index.entry_count_bytes():
             self.index.rewrite()
         self.end = off
         self.eod = obj
         self.pos, self._off = 0, 0
+
+    def _torn_at(self, off: int, size: int, obj: int) -> bool:
+        """Are the bytes from ``off`` to the end what a kill leaves of the last write?
+
+        A kill stops ``pwritev`` part-way, and the kernel copies in file order, so a
+        torn write is a partial header, or a whole header (of the next object) with
+        part of its payload.  A power loss may leave zeros instead.  Anything else
+        (a damaged header with bytes after it) is damage to records that may follow,
+        and cutting it would destroy them.
+        """
+        if size - off < HEADER_SIZE:
+            return True
+        h = self._header_at(off)
+        if h is not None:
+            return h.object == obj and off + h.size > size
+        zeros = bytes(1 << 20)
+        while off < size:
+            chunk = os.pread(self.fd, min(len(zeros), size - off), off)
+            if not chunk or chunk != zeros[:len(chunk)]:
+                return False
+            off += len(chunk)
+        return True
 
     # -- position ---------------------------------------------------------------
     @property
@@ -154,6 +193,9 @@ class Partition:
         rest is skipped, as a tape drive does for a short read.
         """
         if self.pos >= self.eod:
+            if self.damaged:
+                raise MediumError(f"{self.log_path}: {self.damaged} bytes after object {self.eod} "
+                                  "are damaged and cannot be read", self.eod)
             return EOD
         off = self._off
         h = self._header_at(off)
@@ -206,11 +248,12 @@ class Partition:
     # -- writing ----------------------------------------------------------------
     def truncate_here(self) -> None:
         """Make the head position the new EOD (a write or erase mid-tape)."""
-        if self.pos < self.eod:
+        if self.pos < self.eod or self.damaged:
             self.index.cut(self.pos)
             os.ftruncate(self.fd, self._off)
             self.end = self._off
             self.eod = self.pos
+            self.damaged = 0
 
     def write(self, data: memoryview, algorithm: Algorithm = Algorithm.NONE) -> int:
         """Append one data block at the head; return its size on the medium (after compression).

@@ -185,7 +185,7 @@ class TapeDrive(ScsiDevice):
             raise check(SenseKey.DATA_PROTECT, Asc.WRITE_PROTECTED)
         if not self.writable(cart):
             raise check(SenseKey.DATA_PROTECT, Asc.CANNOT_WRITE_MEDIUM_INCOMPATIBLE_FORMAT)
-        if cart.worm and part.pos < part.eod:
+        if cart.worm and (part.pos < part.eod or part.damaged):   # damaged bytes are data too
             raise check(SenseKey.DATA_PROTECT, Asc.WORM_MEDIUM_OVERWRITE_ATTEMPTED)
         if part.number == 0 and part.pos == 0 and cart.media.density is not None:
             cart.note_density(cart.media.density.code)

@@ -1,14 +1,14 @@
 """LOCATE(10) and LOCATE(16): go straight to a logical object, a file, or EOD.
 
 A locate is an index lookup plus fewer than 64 header reads, whatever the
-distance.  Beyond EOD the head stops at EOD with BLANK CHECK, as on a drive.
+distance.  Beyond EOD the head stops at EOD with BLANK CHECK, as on a drive (see end_of_data).
 """
 from __future__ import annotations
 
 from ..device import Access, Request
 from ..layout import Layout, bits, control, reserved
-from ..sense import Asc, CheckCondition, Sense, SenseKey
 from .commands import SSC
+from .end_of_data import end_of_data, go_to_end_of_data
 
 LOCATE_10 = Layout("LOCATE(10)", bits("opcode", 8), reserved(5), bits("bt", 1), bits("cp", 1),
                    bits("immed", 1), reserved(8), bits("logical_object_identifier", 32), reserved(8),
@@ -18,10 +18,6 @@ LOCATE_16 = Layout("LOCATE(16)", bits("opcode", 8), reserved(3), bits("dest_type
                    bits("logical_identifier", 64), reserved(16), reserved(8), *control())
 
 OBJECT, FILE, END_OF_DATA = 0, 1, 3
-
-
-def _eod() -> CheckCondition:
-    return CheckCondition(Sense.of(SenseKey.BLANK_CHECK, Asc.END_OF_DATA_DETECTED))
 
 
 def locate(dev, req: Request, target: int, dest_type: int = OBJECT) -> None:
@@ -35,7 +31,7 @@ def locate(dev, req: Request, target: int, dest_type: int = OBJECT) -> None:
         cart.select(f.partition)
     part = cart.active
     if dest_type == END_OF_DATA:
-        part.locate(part.eod)
+        go_to_end_of_data(part)
         return None
     if dest_type == FILE:
         if target == 0:
@@ -44,13 +40,13 @@ def locate(dev, req: Request, target: int, dest_type: int = OBJECT) -> None:
             fm = part.filemark(target - 1)
             if fm is None:
                 part.locate(part.eod)
-                raise _eod()
+                raise end_of_data(part)
             obj = fm + 1
     else:
         obj = target
     if obj > part.eod:
         part.locate(part.eod)
-        raise _eod()
+        raise end_of_data(part)
     part.locate(obj)
     return None
 

@@ -12,6 +12,7 @@ from ..device import Access, Request
 from ..layout import Layout, bits, control, reserved, signed
 from ..sense import Asc, CheckCondition, Sense, SenseKey
 from .commands import SSC
+from .end_of_data import end_of_data, go_to_end_of_data
 
 SPACE_6 = Layout("SPACE(6)", bits("opcode", 8), reserved(4), bits("code", 4),
                  signed("count", 24), *control())
@@ -32,8 +33,6 @@ def _bop_stop(residue: int) -> CheckCondition:
                                    eom=True, information=residue))
 
 
-def _eod_stop(residue: int) -> CheckCondition:
-    return CheckCondition(Sense.of(SenseKey.BLANK_CHECK, Asc.END_OF_DATA_DETECTED, information=residue))
 
 
 def space_blocks(part, n: int) -> None:
@@ -45,7 +44,7 @@ def space_blocks(part, n: int) -> None:
             raise _filemark_stop(n - (fm - pos))
         if pos + n > part.eod:
             part.locate(part.eod)
-            raise _eod_stop(n - (part.eod - pos))
+            raise end_of_data(part, n - (part.eod - pos))
         part.locate(pos + n)
     elif n < 0:
         n = -n
@@ -66,7 +65,7 @@ def space_filemarks(part, n: int) -> None:
         fm = part.filemark(k + n - 1)
         if fm is None:
             part.locate(part.eod)
-            raise _eod_stop(n - (part.filemark_count - k))
+            raise end_of_data(part, n - (part.filemark_count - k))
         part.locate(fm + 1)
     elif n < 0:
         n = -n
@@ -89,7 +88,7 @@ def space_sequential_filemarks(part, n: int) -> None:
                 part.locate(part.filemark(j) + 1)
                 return
         part.locate(part.eod)
-        raise _eod_stop(n)
+        raise end_of_data(part, n)
     elif n < 0:
         n = -n
         run_end = None
@@ -113,7 +112,7 @@ def space(dev, req: Request, code: int, count: int) -> None:
         raise req.invalid("code")
     part = dev.medium()
     if code == END_OF_DATA:
-        part.locate(part.eod)
+        go_to_end_of_data(part)
     elif count == 0:
         return None
     elif code == BLOCKS:
@@ -135,7 +134,7 @@ def _space_setmarks(part, n: int, sequential: bool) -> None:
         sm = part.setmark(k + n - 1)
         if sm is None:
             part.locate(part.eod)
-            raise _eod_stop(n - (total - k))
+            raise end_of_data(part, n - (total - k))
         part.locate(sm + 1)
     else:
         n = -n

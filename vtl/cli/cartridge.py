@@ -142,7 +142,7 @@ def _info(cart: Cartridge) -> dict:
         "capacity": cart.capacity,
         "partitions": [
             {"number": p.number, "capacity": p.capacity, "used": p.end, "remaining": p.remaining,
-             "objects": p.eod, "filemarks": p.filemark_count, "files": p.filemark_count + (
+             "objects": p.eod, "filemarks": p.filemark_count, "damaged": p.damaged, "files": p.filemark_count + (
                  1 if p.eod and (p.filemark_count == 0 or p.filemark(p.filemark_count - 1) != p.eod - 1) else 0)}
             for p in cart.partitions],
         "mam": {mamdef.lookup(i).name if _known(i) else f"0x{i:04X}": _show_mam(i, cart.mam_get(i))
@@ -205,6 +205,10 @@ def info(target: str, as_json: bool) -> None:
     table("Partitions", ["partition", "capacity", "used", "objects", "filemarks"],
           [(p["number"], format_size(p["capacity"]), format_size(p["used"]), p["objects"], p["filemarks"])
            for p in data["partitions"]])
+    for p in data["partitions"]:
+        if p["damaged"]:
+            click.echo(f"Partition {p['number']}: {p['damaged']:,} bytes after object {p['objects']} are damaged "
+                       "and were kept: reading there is MEDIUM ERROR, writing there overwrites them.")
     table("Medium auxiliary memory", ["attribute", "value"], sorted(data["mam"].items()))
 
 
@@ -250,7 +254,8 @@ def list_(directory: str | None, library: str | None, as_json: bool) -> None:
     table(None, ["barcode", "media", "used", "capacity", "files", "flags", "path"],
           [(r["barcode"], r.get("media", "?"), format_size(sum(p["used"] for p in r.get("partitions", []))),
             format_size(r.get("capacity", 0)), sum(p["files"] for p in r.get("partitions", [])),
-            r.get("error") or " ".join(n for n in ("worm", "write_protected", "cleaning") if r.get(n)),
+            r.get("error") or " ".join([n for n in ("worm", "write_protected", "cleaning") if r.get(n)]
+                                       + ["damaged"] * any(p["damaged"] for p in r.get("partitions", []))),
             r["path"]) for r in rows])
 
 

@@ -152,3 +152,40 @@ def test_offline_paths_need_no_daemon(daemon, tmp_path):
     assert daemon.vtl_json("cartridge", "erase", path)["partitions"][0]["used"] == 0
     assert daemon.vtl("cartridge", "info", path).stdout.startswith("Cartridge OFF000L8  LTO8")
     assert [c["barcode"] for c in daemon.vtl_json("cartridge", "list", str(tmp_path / "tapes"))] == ["OFF000L8"]
+
+
+def test_damaged_cartridge_files_are_reported_not_raised(ro, tmp_path):
+    """A path that is a file, a label a tool spoiled, a log damaged mid-tape: plain errors,
+    and `cartridge list` still lists the rest (the damaged ones flagged)."""
+    plain = tmp_path / "tapes" / "notes.txt"
+    plain.parent.mkdir()
+    plain.write_text("x")
+    refused(ro.vtl("cartridge", "info", str(plain), check=False), "no cartridge here")
+
+    good, spoiled, hurt = (str(tmp_path / "tapes" / b) for b in ("GOOD00L8", "SPOIL0L8", "HURT00L8"))
+    for path in (good, spoiled, hurt):
+        ro.vtl("cartridge", "create", path, "--capacity", "4MiB")
+    with open(os.path.join(spoiled, "cartridge.json"), "w") as f:
+        f.write('{"format": 1, "barcode": "SPOIL0L8", "media": "LTO99", "partitions": [], "early_warning": 0}')
+    refused(ro.vtl("cartridge", "info", spoiled, check=False), "cartridge.json: not a vtl cartridge label",
+            "media 'LTO99' is not a known media type")
+
+    from images.cartridge import Cartridge
+    with Cartridge.open(hurt) as cart:
+        for i in range(4):
+            cart.active.write(memoryview(bytes([i]) * 100))
+    with open(os.path.join(hurt, "p0.log"), "r+b") as f:
+        f.seek(4)
+        f.write(b"\xde\xad\xbe\xef")                     # the first record's header
+    size = os.path.getsize(os.path.join(hurt, "p0.log"))
+    out = ro.vtl("cartridge", "info", hurt).stdout
+    assert f"{size:,} bytes after object 0 are damaged and were kept" in out
+    assert os.path.getsize(os.path.join(hurt, "p0.log")) == size
+    refused(ro.vtl("cartridge", "read", hurt, check=False), "damaged and cannot be read")
+
+    rows = {r["barcode"]: r for r in ro.vtl_json("cartridge", "list", str(tmp_path / "tapes"))}
+    assert set(rows) == {"GOOD00L8", "SPOIL0L8", "HURT00L8"}
+    assert "LTO99" in rows["SPOIL0L8"]["error"]
+    assert rows["HURT00L8"]["partitions"][0]["damaged"] == size
+    listing = ro.vtl("cartridge", "list", str(tmp_path / "tapes")).stdout
+    assert "damaged" in listing and "Traceback" not in listing
