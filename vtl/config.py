@@ -758,7 +758,7 @@ class _Builder:
 
     def check_element_ranges(self, where: _Path, a: ElementAddresses, mailslots: int,
                              drives: int, slots: int) -> None:
-        ranges = [("transport", "the robot (transport)", a.transport, 1),
+        ranges = [("transport", "robot (transport)", a.transport, 1),
                   ("import_export", "import/export slots", a.import_export, mailslots),
                   ("data_transfer", "drives (data transfer elements)", a.data_transfer, drives),
                   ("storage", "storage slots", a.storage, slots)]
