@@ -24,6 +24,13 @@ BAD = [
     (b'{"method": "tape.position", "params": {"drive": "st0", "operation": "fsf", "count": -1}}',
      "The count must be"),
     (b'{"method": "move", "params": {"source": "4096", "destination": "99999"}}', "no element"),
+    (b'{"method": "cartridge.create", "params": {"barcode": 5}}', "barcode must be a string, not 5"),
+    (b'{"method": "alias.clear", "params": {"name": []}}', "name must be a string or null, not []"),
+    (b'{"method": "tape.position", "params": {"drive": "st0", "operation": "fsf", "count": 1e400}}',
+     "count must be a whole number"),
+    (b'{"method": "tape.position", "params": {"drive": "st0", "operation": "fsf", "count": 18446744073709551616}}',
+     "count must be a whole number"),
+    (b'{"method": "tape.trace", "params": {"drive": "st0", "enabled": 1}}', "enabled must be true or false"),
 ]
 
 
@@ -46,3 +53,35 @@ def test_a_bad_request_gets_a_sentence_and_the_connection_survives(daemon, line,
         f.write(b'{"id": 2, "method": "ping"}\n')
         f.flush()
         assert json.loads(f.readline()) == {"id": 2, "result": {"node": "testnode", "ready": True}}
+
+
+def _wrong(hint) -> object:
+    """A JSON value of another type than the parameter declares (None where none fits)."""
+    import typing
+    allowed = set(typing.get_args(hint)) or {hint}
+    for candidate, kind in ((5, int), ("text", str), (True, bool), ([1], list), ({"a": 1}, dict)):
+        if not any((typing.get_origin(a) or a) is kind for a in allowed):
+            return candidate
+    return None
+
+
+def test_every_method_refuses_a_parameter_of_the_wrong_type(daemon):
+    """Not only the CLI talks to the socket: each parameter of each method, sent with a
+    value of another JSON type, gets a sentence naming it (never an internal error)."""
+    import typing
+    from vtl.daemon.methods import METHODS
+    asked = 0
+    with socket.socket(socket.AF_UNIX) as s:
+        s.connect(str(daemon.socket))
+        f = s.makefile("rwb")
+        for name, fn in sorted(METHODS.items()):
+            for param, hint in typing.get_type_hints(fn).items():
+                if param in ("node", "return") or hint is typing.Any:
+                    continue
+                value = _wrong(hint)
+                f.write(json.dumps({"id": 1, "method": name, "params": {param: value}}).encode() + b"\n")
+                f.flush()
+                message = json.loads(f.readline())["error"]["message"]
+                assert f"{param} must be" in message and "Internal error" not in message, (name, param, message)
+                asked += 1
+    assert asked > 40

@@ -9,7 +9,11 @@ replies.  They run on worker threads, one request at a time per library
 from __future__ import annotations
 
 import base64
+import functools
+import json
 import logging
+import types
+import typing
 from typing import Any, Callable
 
 from images.cartridge import Cartridge, CartridgeError
@@ -49,6 +53,7 @@ def call(node: Node, name: str, params: dict[str, Any]) -> Any:
     if fn is None:
         raise ApiError(f"The daemon does not know the request {name!r}; are the CLI and `vtl serve` the "
                        "same version?")
+    _check_params(name, fn, params)
     try:
         return fn(node, **params)
     except TypeError as e:
@@ -59,6 +64,45 @@ def call(node: Node, name: str, params: dict[str, Any]) -> Any:
         raise ApiError(refusal_message(node, e)) from None
     except (LibraryError, CartridgeError) as e:
         raise ApiError(str(e)) from None
+
+
+def _check_params(name: str, fn: Handler, params: dict[str, Any]) -> None:
+    """Each parameter must be of the JSON type its handler declares, so a client other than
+    the CLI gets a plain refusal instead of an internal error from deep inside a handler."""
+    hints = _hints(fn)
+    for key, value in params.items():
+        hint = hints.get(key)
+        if hint is not None and not _fits(value, hint):
+            raise ApiError(f"Bad parameters for {name}: {key} must be {_describe(hint)}, "
+                           f"not {json.dumps(value)[:60]}.")
+
+
+@functools.cache
+def _hints(fn: Handler) -> dict[str, Any]:
+    hints = typing.get_type_hints(fn)
+    hints.pop("return", None)
+    return hints
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    if hint is Any:
+        return True
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return any(_fits(value, h) for h in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool) and -2**63 <= value < 2**63
+    return isinstance(value, typing.get_origin(hint) or hint)
+
+
+def _describe(hint: Any) -> str:
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return " or ".join(_describe(h) for h in typing.get_args(hint))
+    return {str: "a string", int: "a whole number", bool: "true or false", type(None): "null",
+            dict: "an object", list: "a list"}.get(typing.get_origin(hint) or hint, str(hint))
 
 
 def refusal_message(node: Node, e: MoveRefused) -> str:
