@@ -312,9 +312,17 @@ def read(target: str, file_number: int, partition: int, output: str | None) -> N
                 fail(f"cartridge {cart.barcode} partition {partition} has no file {file_number} "
                      f"(it holds {part.filemark_count} filemarks).")
             part.locate(fm + 1)
+        _copy_file(part, file_number, output)
+
+
+def _copy_file(part, file_number: int, output: str | None) -> None:
+    """Stream one tape file out; a full disk is one sentence (with how much was written),
+    not a traceback."""
+    where = output or "standard output"
+    total = 0
+    try:
         out = open(output, "wb") if output else sys.stdout.buffer
         buf = memoryview(bytearray(8 * 1024 * 1024))
-        total = 0
         try:
             while True:
                 r = part.read(buf)
@@ -322,13 +330,17 @@ def read(target: str, file_number: int, partition: int, output: str | None) -> N
                     break
                 out.write(buf[: r.copied])
                 total += r.copied
-        except MediumError as exc:
-            fail(f"{exc} after {total} bytes; the rest of file {file_number} is unreadable.")
         finally:
             if output:
                 out.close()
             else:
                 out.flush()
+    except MediumError as exc:
+        fail(f"{exc} after {total} bytes; the rest of file {file_number} is unreadable.")
+    except BrokenPipeError:
+        raise                          # the reader went away (`| head`): click ends quietly
+    except OSError as exc:
+        fail(f"cannot write {where} after {total} bytes: {exc.strerror}.")
 
 
 def _show_change(c: dict, what: str, as_json: bool) -> None:

@@ -1,6 +1,9 @@
 """The `vtl` command."""
 from __future__ import annotations
 
+import errno
+import os
+import sys
 from pathlib import Path
 
 import click
@@ -43,4 +46,18 @@ cli.add_command(volume)
 
 
 def main() -> None:
-    cli(prog_name="vtl")
+    try:
+        cli(prog_name="vtl")
+    except OSError as e:
+        # click ends quietly when the reader of a pipe goes away (EPIPE).  Running out of
+        # room (for the output, or for a cartridge written offline) is the operator's to
+        # fix, so it is one sentence; any other OSError escaping a command is a bug.
+        if e.errno not in _NO_ROOM:
+            raise
+        sys.stdout = open(os.devnull, "w")   # nothing more to write at exit
+        where = f" ({e.filename})" if e.filename else ""
+        click.echo(f"Error: {e.strerror}{where}.", err=True)
+        sys.exit(1)
+
+
+_NO_ROOM = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}

@@ -189,3 +189,27 @@ def test_damaged_cartridge_files_are_reported_not_raised(ro, tmp_path):
     assert rows["HURT00L8"]["partitions"][0]["damaged"] == size
     listing = ro.vtl("cartridge", "list", str(tmp_path / "tapes")).stdout
     assert "damaged" in listing and "Traceback" not in listing
+
+
+def test_cartridge_read_to_a_full_disk_or_a_closed_pipe(ro, tmp_path):
+    path = str(tmp_path / "FULL00L8")
+    ro.vtl("cartridge", "create", path, "--capacity", "64MiB")
+    from images.cartridge import Cartridge
+    with Cartridge.open(path) as cart:
+        for _ in range(40):
+            cart.active.write(memoryview(os.urandom(256 * 1024)))
+    command = [sys.executable, "-m", "vtl.cli", "cartridge", "read", path]
+    with open("/dev/full", "wb") as full:
+        cp = subprocess.run(command, env=ro.env, stdout=full, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert cp.returncode == 1 and "Traceback" not in cp.stderr
+    assert cp.stderr.strip() == "Error: cannot write standard output after 0 bytes: No space left on device."
+    for other in (["inventory", "--json"], ["status"], ["cartridge", "info", path]):
+        with open("/dev/full", "wb") as full:
+            cp = subprocess.run([sys.executable, "-m", "vtl.cli", *other], env=ro.env, stdout=full,
+                                stderr=subprocess.PIPE, text=True, timeout=60)
+        assert (cp.returncode, cp.stderr) == (1, "Error: No space left on device.\n"), other
+    reader = subprocess.Popen(command, env=ro.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert len(reader.stdout.read(10)) == 10
+    reader.stdout.close()                                # the reader goes away, as `| head -c 10` does
+    assert reader.wait(60) == 1
+    assert reader.stderr.read() == b""
