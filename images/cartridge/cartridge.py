@@ -12,6 +12,7 @@ it knows nothing of SCSI.
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import time
 import uuid
@@ -23,6 +24,7 @@ from .meta import META_NAME, Meta, PartitionMeta, write_atomically
 from .partition import Partition
 
 MIB = 1024 * 1024
+log = logging.getLogger(__name__)
 
 
 def default_early_warning(capacity: int) -> int:
@@ -199,7 +201,7 @@ class Cartridge:
         if self.meta.density != code:
             self.meta.density = code
             self.mam_set(0x0006, bytes([code]))
-            self._save()
+            self._save(required=False)
 
     # -- counters and MAM ------------------------------------------------------------
     def count_written(self, nbytes: int) -> None:
@@ -218,7 +220,7 @@ class Cartridge:
         self.mam_set(0x020A, mam.ascii_value(device_id, 40))
         self.mam_set_int(0x0222, 0)
         self.mam_set_int(0x0223, 0)
-        self._save()
+        self._save(required=False)
 
     def mam_get(self, attr_id: int) -> bytes | None:
         v = self.meta.mam.get(f"0x{attr_id:04X}")
@@ -263,8 +265,20 @@ class Cartridge:
                 self._read -= mib_r * MIB
 
     # -- durability --------------------------------------------------------------------
-    def _save(self) -> None:
-        write_atomically(self.path, META_NAME, self.meta.to_json())
+    def _save(self, required: bool = True) -> None:
+        """Write the label.  Counters and history are not worth failing a sync point or a
+        load for (``required=False``: they stay unsaved and are tried again at the next
+        sync point); a change the operator asked for is."""
+        try:
+            write_atomically(self.path, META_NAME, self.meta.to_json())
+        except OSError as e:
+            self._dirty = True
+            if required:
+                raise CartridgeError(f"{self.path}: cannot save the cartridge label: {e.strerror}. "
+                                     "Fix: make room on its file system.") from None
+            log.warning("cartridge %s: label not saved (%s); its counters are saved at the next "
+                        "sync point", self.barcode, e.strerror)
+            return
         self._dirty = False
 
     def flush(self) -> None:
@@ -273,7 +287,7 @@ class Cartridge:
             p.sync()
         self._fold_counters()
         if self._dirty:
-            self._save()
+            self._save(required=False)
 
     def close(self) -> None:
         self.flush()

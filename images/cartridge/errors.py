@@ -1,4 +1,7 @@
 """What can go wrong with a cartridge, as exceptions the drive maps to sense data."""
+from __future__ import annotations
+
+import errno
 
 
 class CartridgeError(Exception):
@@ -22,4 +25,14 @@ class WormOverwrite(CartridgeError):
 
 
 class EndOfMedium(CartridgeError):
-    """No room left in the partition: the record was not written (VOLUME OVERFLOW)."""
+    """No room left in the partition, or in the file system that holds it: the record
+    was not written (VOLUME OVERFLOW, as at the physical end of a tape)."""
+
+
+class WriteFailure(CartridgeError):
+    """The host could not store what was written (an I/O error of the file system):
+    the drive answers MEDIUM ERROR, WRITE ERROR."""
+
+
+NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+"""The file system, a quota or a file-size limit is full."""

@@ -58,6 +58,10 @@ class Index:
         self.filemarks = array("Q")     # object ids of filemarks, ascending
         self.setmarks = array("Q")
         self.fd = open_regular(path)
+        self.stale = False
+        """The file lacks entries the memory has (a write failed: the file system was
+        full).  It is rewritten whole at the next sync point that can; until then, or if
+        the process dies first, the next open rebuilds it from the log."""
 
     # -- loading ---------------------------------------------------------------
     def load(self, log_size: int) -> list[tuple[EntryType, int, int]]:
@@ -146,9 +150,12 @@ class Index:
             elif mark == EntryType.SETMARK:
                 self.setmarks.append(o)
                 entries.append(encode_entry(mark, o, off))
-        if entries:
+        if entries and not self.stale:
             blob = b"".join(entries)
-            os.pwrite(self.fd, blob, self.entry_count_bytes() - len(blob))
+            try:
+                os.pwrite(self.fd, blob, self.entry_count_bytes() - len(blob))
+            except OSError:
+                self.stale = True      # the file system is full: see ``stale``
 
     def entry_count_bytes(self) -> int:
         return (len(self.checkpoints) + len(self.filemarks) + len(self.setmarks)) * ENTRY_SIZE
@@ -156,7 +163,8 @@ class Index:
     def cut(self, obj: int) -> None:
         """Forget everything at and after object ``obj``, in memory and on disk."""
         self.forget_from(obj)
-        os.ftruncate(self.fd, self.entry_count_bytes())
+        if not self.stale:
+            os.ftruncate(self.fd, self.entry_count_bytes())
 
     # -- queries ----------------------------------------------------------------
     def checkpoint_for(self, obj: int) -> tuple[int, int]:
@@ -171,7 +179,13 @@ class Index:
         return bisect_left(self.setmarks, obj)
 
     def sync(self) -> None:
-        os.fsync(self.fd)
+        try:
+            if self.stale:
+                self.rewrite()
+                self.stale = False
+            os.fsync(self.fd)
+        except OSError:
+            self.stale = True
 
     def close(self) -> None:
         os.close(self.fd)

@@ -16,7 +16,7 @@ from .checksum import crc32c
 
 from . import record
 from .compression import Algorithm, compress, decompress
-from .errors import EndOfMedium, MediumError
+from .errors import NO_ROOM, CartridgeError, EndOfMedium, MediumError, WriteFailure
 from .files import open_regular
 from .index import CHECKPOINT_EVERY, EntryType, Index
 from .record import HEADER_SIZE, Kind
@@ -66,7 +66,11 @@ class Partition:
 
     # -- open / recovery ---------------------------------------------------------
     def _header_at(self, offset: int) -> record.Header | None:
-        return record.decode(os.pread(self.fd, HEADER_SIZE, offset))
+        """The header at ``offset``, or None where it is damaged or cannot be read."""
+        try:
+            return record.decode(os.pread(self.fd, HEADER_SIZE, offset))
+        except OSError:
+            return None
 
     def _recover(self) -> None:
         size = os.fstat(self.fd).st_size
@@ -108,7 +112,10 @@ class Partition:
                 self.damaged = size - off
         after = self.index.entries_from(start_obj)
         if before != after or os.fstat(self.index.fd).st_size != self.index.entry_count_bytes():
-            self.index.rewrite()
+            try:
+                self.index.rewrite()
+            except OSError:
+                self.index.stale = True        # a full file system: rewritten at a sync point
         self.end = off
         self.eod = obj
         self.pos, self._off = 0, 0
@@ -207,7 +214,7 @@ class Partition:
             return FILEMARK if h.kind == Kind.FILEMARK else SETMARK
         n = min(h.length, len(buf))
         if h.algorithm == Algorithm.NONE and n == h.length:
-            got = os.preadv(self.fd, [buf[:n]], off + HEADER_SIZE) if n else 0
+            got = self._pread_into(buf[:n], off + HEADER_SIZE) if n else 0
             if got != n or crc32c(buf[:n]) != h.payload_crc:
                 raise MediumError(f"{self.log_path}: CRC error in block at object {self.pos - 1}", self.pos - 1)
             return ReadResult(Kind.DATA, h.length, n, h.stored)
@@ -221,11 +228,18 @@ class Partition:
         buf[:n] = payload[:n]
         return ReadResult(Kind.DATA, h.length, n, h.stored)
 
+    def _pread_into(self, view: memoryview, offset: int) -> int:
+        """Bytes read into ``view``; a host I/O error reads as nothing (a MEDIUM ERROR)."""
+        try:
+            return os.preadv(self.fd, [view], offset)
+        except OSError:
+            return -1
+
     def _read_payload(self, off: int, h: record.Header) -> memoryview:
         if len(self._scratch) < h.stored:
             self._scratch = bytearray(h.stored)
         view = memoryview(self._scratch)[: h.stored]
-        got = os.preadv(self.fd, [view], off + HEADER_SIZE)
+        got = self._pread_into(view, off + HEADER_SIZE)
         if got != h.stored or crc32c(view) != h.payload_crc:
             raise MediumError(f"{self.log_path}: CRC error in block at object {self.pos - 1}", self.pos - 1)
         return view
@@ -286,13 +300,28 @@ class Partition:
                 raise EndOfMedium(f"partition {self.number} is full")
             return 0
         heads = b"".join(record.encode(kind, Algorithm.NONE, 0, 0, self.pos + i, 0) for i in range(fit))
-        self._write_fully(heads, self.end)
+        try:
+            self._write_fully(heads, self.end)
+        except OSError as e:
+            raise self._not_written(e) from None
         self.index.note(self.pos, self.end, _MARK_ENTRY[kind], fit, HEADER_SIZE)
         self.end += fit * HEADER_SIZE
         self.pos += fit
         self.eod = self.pos
         self._off = self.end
         return fit
+
+    def _not_written(self, e: OSError) -> CartridgeError:
+        """Take back a record the host could not store, and say what the drive answers:
+        a full file system is the end of the medium (the host can go on with another
+        cartridge); any other error is a write error."""
+        try:
+            os.ftruncate(self.fd, self.end)
+        except OSError:
+            pass                       # the next open cuts the torn tail instead
+        if e.errno in NO_ROOM:
+            return EndOfMedium(f"{self.log_path}: the file system holding it is full ({e.strerror})")
+        return WriteFailure(f"{self.log_path}: {e.strerror}")
 
     def _write_fully(self, blob: bytes, offset: int) -> None:
         view = memoryview(blob)
@@ -312,9 +341,12 @@ class Partition:
         head = record.encode(kind, algorithm, length, stored, self.pos,
                              crc32c(payload) if stored else 0)
         total = HEADER_SIZE + stored
-        written = os.pwritev(self.fd, [head, payload] if stored else [head], self.end)
-        if written != total:  # a short write to a regular file: finish it
-            self._write_fully((head + bytes(payload))[written:], self.end + written)
+        try:
+            written = os.pwritev(self.fd, [head, payload] if stored else [head], self.end)
+            if written != total:  # a short write to a regular file: finish it
+                self._write_fully((head + bytes(payload))[written:], self.end + written)
+        except OSError as e:
+            raise self._not_written(e) from None
         offset = self.end
         self.index.note(self.pos, offset, _MARK_ENTRY.get(kind))
         self.end += total
@@ -336,7 +368,10 @@ class Partition:
         self.truncate_here()
 
     def sync(self) -> None:
-        os.fsync(self.fd)
+        try:
+            os.fsync(self.fd)
+        except OSError as e:
+            raise WriteFailure(f"{self.log_path}: the records could not be made durable: {e.strerror}") from None
         self.index.sync()
 
     def close(self) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import logging
 
-from images.cartridge import Algorithm, Cartridge, Partition
+from images.cartridge import Algorithm, Cartridge, Partition, WriteFailure
 from images.cartridge.media import DENSITIES
 
 from ..device import ScsiDevice
@@ -133,9 +133,15 @@ class TapeDrive(ScsiDevice):
         return cart
 
     def flush(self) -> None:
-        """A sync point (filemarks with IMMED=0, REWIND, UNLOAD, explicit flush)."""
+        """A sync point (filemarks with IMMED=0, REWIND, UNLOAD, explicit flush).  If the
+        host cannot make the records durable, the command says so: MEDIUM ERROR, WRITE
+        ERROR."""
         if self.cartridge is not None and self.state == DriveState.READY:
-            self.cartridge.flush()
+            try:
+                self.cartridge.flush()
+            except WriteFailure:
+                self.alerts.set(TapeAlerts.WRITE_FAILURE)
+                raise check(SenseKey.MEDIUM_ERROR, Asc.WRITE_ERROR) from None
 
     # -- task management ------------------------------------------------------------------
     def logical_unit_reset(self) -> None:

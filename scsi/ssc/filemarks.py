@@ -2,12 +2,13 @@
 every block written before it is durable."""
 from __future__ import annotations
 
-from images.cartridge import Kind
+from images.cartridge import EndOfMedium, Kind, WriteFailure
 
 from ..device import Access, Request
 from ..layout import Layout, bits, control, reserved
 from .commands import SSC
-from .write import early_warning, volume_overflow
+from .tapealert import TapeAlerts
+from .write import early_warning, volume_overflow, write_error
 
 WRITE_FILEMARKS_6 = Layout("WRITE FILEMARKS(6)", bits("opcode", 8), reserved(6), bits("wsmk", 1),
                            bits("immed", 1), bits("count", 24), *control())
@@ -28,7 +29,13 @@ def write_filemarks(dev, req: Request, count: int) -> None:
             dev.flush()
         return None
     part = dev.medium_for_write()
-    written = part.write_marks(kind, count) if part.room_for(0) else 0
+    try:
+        written = part.write_marks(kind, count) if part.room_for(0) else 0
+    except EndOfMedium:                  # the file system holding the cartridge is full
+        written = 0
+    except WriteFailure:
+        dev.alerts.set(TapeAlerts.WRITE_FAILURE)
+        raise write_error(count) from None
     dev.stats.filemarks_written += written
     if written < count:
         raise volume_overflow(count - written)

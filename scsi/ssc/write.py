@@ -3,16 +3,19 @@
 Every block goes to the cartridge before GOOD is returned.  A block that lands
 in the early-warning zone is written and reported with EOM (NO SENSE, 00/02);
 one that does not fit is not written and reported as VOLUME OVERFLOW with the
-unwritten amount in INFORMATION.
+unwritten amount in INFORMATION.  A file system that fills up before the cartridge
+does is the physical end of the tape: VOLUME OVERFLOW too, so the backup application
+goes on with another cartridge; any other host I/O error is MEDIUM ERROR, WRITE ERROR.
 """
 from __future__ import annotations
 
-from images.cartridge import EndOfMedium
+from images.cartridge import EndOfMedium, WriteFailure
 
 from ..device import Access, Request
 from ..layout import Layout, bits, control, reserved
 from ..sense import Asc, CheckCondition, Sense, SenseKey
 from .commands import SSC
+from .tapealert import TapeAlerts
 
 WRITE_6 = Layout("WRITE(6)", bits("opcode", 8), reserved(7), bits("fixed", 1),
                  bits("transfer_length", 24), *control())
@@ -26,6 +29,10 @@ def early_warning() -> CheckCondition:
 def volume_overflow(residue: int) -> CheckCondition:
     return CheckCondition(Sense.of(SenseKey.VOLUME_OVERFLOW, Asc.END_OF_PARTITION_MEDIUM_DETECTED,
                                    eom=True, information=residue))
+
+
+def write_error(residue: int | None = None) -> CheckCondition:
+    return CheckCondition(Sense.of(SenseKey.MEDIUM_ERROR, Asc.WRITE_ERROR, information=residue))
 
 
 @SSC.register("WRITE(6)", 0x0A, WRITE_6, access=Access.WRITE)
@@ -49,6 +56,9 @@ def write6(dev, req: Request):
             stored = part.write(block, algorithm)
         except EndOfMedium:
             raise volume_overflow((len(blocks) - i) if f.fixed else n) from None
+        except WriteFailure:
+            dev.alerts.set(TapeAlerts.WRITE_FAILURE)
+            raise write_error((len(blocks) - i) if f.fixed else n) from None
         for s in (dev.stats, dev.load_stats):
             s.host_bytes_written += len(block)
             s.medium_bytes_written += stored

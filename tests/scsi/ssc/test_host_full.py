@@ -1,0 +1,103 @@
+"""When the host cannot store what the drive writes: a full file system is the physical
+end of the tape (VOLUME OVERFLOW, EOM: the backup application goes on with another
+cartridge), any other host I/O error is MEDIUM ERROR, WRITE ERROR; either way nothing
+half-written is left behind, and everything acknowledged before still reads back."""
+from __future__ import annotations
+
+import errno
+import os
+import subprocess
+
+import pytest
+
+from images.cartridge import Cartridge
+from scsi import SenseKey
+from scsi.ssc import DrivePersonality, TapeDrive
+from scsi.ssc.tapealert import TapeAlerts
+from support.answers import run
+import support.cdbs as c
+
+MIB = 1024 * 1024
+BLOCK = 256 * 1024
+
+
+@pytest.fixture
+def small_fs(tmp_path):
+    """A 2 MiB tmpfs: the file system fills up long before the 64 MiB cartridge does."""
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)], check=True)
+    yield mnt
+    subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def drive_with(path: str) -> TapeDrive:
+    drive = TapeDrive(DrivePersonality.bundled("IBM_LTO8"), "FULL", power_on_ua=False)
+    drive.insert(Cartridge.create(path, capacity=64 * MIB))
+    drive.unit_attentions.clear()
+    return drive
+
+
+def test_a_full_file_system_is_the_end_of_the_tape(small_fs):
+    path = str(small_fs / "A00001L8")
+    drive = drive_with(path)
+    log = os.path.join(path, "p0.log")
+    written = []
+    while True:
+        data = os.urandom(BLOCK)
+        a = run(drive, c.write6(BLOCK), data)
+        if not a.good:
+            break
+        written.append(data)
+        assert len(written) < 20
+    assert (a.sense.key, a.sense.code, a.sense.eom, a.sense.information) == \
+        (SenseKey.VOLUME_OVERFLOW, (0x00, 0x02), True, BLOCK)
+    assert len(written) >= 4
+    part = drive.cartridge.active
+    assert os.path.getsize(log) == part.end                # the half-written block was taken back
+    assert run(drive, c.write_filemarks6(1)).good           # a filemark still fits
+    assert run(drive, c.rewind()).good
+    for data in written:
+        assert run(drive, c.read6(BLOCK)).data == data
+    assert run(drive, c.read6(BLOCK)).sense.filemark
+    drive.eject().close()
+    with Cartridge.open(path) as again:
+        assert (again.active.eod, again.active.recovered_bytes) == (len(written) + 1, 0)
+
+
+def test_filemarks_on_a_full_file_system_overflow(small_fs):
+    path = str(small_fs / "A00001L8")
+    drive = drive_with(path)
+    with open(small_fs / "filler", "wb", buffering=0) as f:  # leave no page free
+        with pytest.raises(OSError) as e:
+            while True:
+                f.write(bytes(4096))
+        assert e.value.errno == errno.ENOSPC
+    a = run(drive, c.write_filemarks6(2))
+    assert (a.sense.key, a.sense.eom, a.sense.information) == (SenseKey.VOLUME_OVERFLOW, True, 2)
+    assert drive.cartridge.active.eod == 0
+    os.unlink(small_fs / "filler")
+    assert run(drive, c.write_filemarks6(2)).good
+
+
+def test_a_host_write_error_is_a_medium_error(drive, monkeypatch):
+    import images.cartridge.partition as partition
+    assert run(drive, c.write6(100), b"a" * 100).good
+    log, size = drive.cartridge.active.log_path, drive.cartridge.active.end
+
+    def eio(*args):
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+    monkeypatch.setattr(partition.os, "pwritev", eio)
+    a = run(drive, c.write6(100), b"b" * 100)
+    assert (a.sense.key, a.sense.code, a.sense.information) == (SenseKey.MEDIUM_ERROR, (0x0C, 0x00), 100)
+    assert TapeAlerts.WRITE_FAILURE in drive.alerts.active
+    assert os.path.getsize(log) == size
+    monkeypatch.undo()
+    monkeypatch.setattr(partition.os, "fsync", eio)
+    a = run(drive, c.rewind())
+    assert (a.sense.key, a.sense.code) == (SenseKey.MEDIUM_ERROR, (0x0C, 0x00))
+    monkeypatch.undo()
+    assert run(drive, c.rewind()).good
+    assert run(drive, c.read6(100)).data == b"a" * 100
