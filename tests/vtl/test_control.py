@@ -85,3 +85,37 @@ def test_every_method_refuses_a_parameter_of_the_wrong_type(daemon):
                 assert f"{param} must be" in message and "Internal error" not in message, (name, param, message)
                 asked += 1
     assert asked > 40
+
+
+def test_a_full_state_store_refuses_the_change_in_a_sentence(tmp_path):
+    """The store's file system fills up: every change is refused with the store, the cause
+    and the fix (not an internal error), the library stays as the store says, and the
+    same request works once there is room again."""
+    import os
+    import subprocess
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mnt)], check=True)
+    try:
+        config = small_config().replace('state = "state.sqlite"', f'state = "{mnt}/state.sqlite"')
+        with Daemon(tmp_path / "node", config) as d:
+            with open(mnt / "filler", "wb", buffering=0) as f:
+                with pytest.raises(OSError):
+                    while True:
+                        f.write(bytes(65536))
+            for args in (["load", "TST000L8", "st0"], ["import", "NEW000L8"], ["tape", "alias", "set", "st7",
+                                                                                "SN[TESTDRV0]L1"]):
+                cp = d.vtl(*args, check=False)
+                assert cp.returncode == 1 and "Traceback" not in cp.stderr, cp.stderr
+                assert cp.stderr.strip() == (f"Error: The state store {mnt}/state.sqlite could not record "
+                                             "this (database or disk is full); it still holds what it held "
+                                             "before. Fix: make room on that file system, then try again.")
+            drives = d.vtl_json("tape", "show-tape-drive")
+            assert all(dr["barcode"] is None for dr in drives)
+            os.unlink(mnt / "filler")
+            d.vtl("load", "TST000L8", "st0")
+            assert [dr["barcode"] for dr in d.vtl_json("tape", "show-tape-drive")][0] == "TST000L8"
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)

@@ -12,6 +12,7 @@ import base64
 import functools
 import json
 import logging
+import sqlite3
 import types
 import typing
 from typing import Any, Callable
@@ -64,6 +65,15 @@ def call(node: Node, name: str, params: dict[str, Any]) -> Any:
         raise ApiError(refusal_message(node, e)) from None
     except (LibraryError, CartridgeError) as e:
         raise ApiError(str(e)) from None
+    except sqlite3.OperationalError as e:
+        if getattr(e, "sqlite_errorname", None) not in _STORE_CANNOT_WRITE:
+            raise
+        raise ApiError(f"The state store {node.store.path} could not record this ({e}); it still holds "
+                       "what it held before. Fix: make room on that file system, then try again.") from None
+
+
+_STORE_CANNOT_WRITE = {"SQLITE_FULL", "SQLITE_IOERR", "SQLITE_READONLY", "SQLITE_CANTOPEN"}
+"""The store's file system is full, failing or read-only: the operator's to fix."""
 
 
 def _check_params(name: str, fn: Handler, params: dict[str, Any]) -> None:
