@@ -25,9 +25,11 @@ import mmap
 import multiprocessing
 import os
 import pstats
+import select
 import shutil
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -145,6 +147,61 @@ class KernelSide:
         os.unlink(self.path)
 
 
+class CKernelSide(KernelSide):
+    """The same, with the producer in C (benches/tcmu_producer.c): the kernel's per-command
+    work at the kernel's speed, so the interpreter time of the Python stand-in is not
+    charged to the ring handling under test."""
+
+    def __init__(self, record: int, cpus: set[int] | None = None):
+        self.size = CMDR_OFF + CMDR_SIZE + DATA_AREA_SIZE
+        fd, self.path = tempfile.mkstemp(prefix="tcmu-bench-", dir=shm_dir())
+        os.ftruncate(fd, self.size)
+        self.map = mmap.mmap(fd, self.size, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ | mmap.PROT_WRITE)
+        os.close(fd)
+        init_mailbox(self.map)
+        ours, theirs = socket.socketpair()
+        self.doorbell = SocketDoorbell(ours)
+        binary = build_producer()
+        pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
+        self.proc = subprocess.Popen([binary, self.path, str(self.size), str(theirs.fileno()), str(record)],
+                                     pass_fds=[theirs.fileno()], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, preexec_fn=pin)
+        theirs.close()
+
+    def run(self, count: int, depth: int, handle) -> tuple[float, int]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(f"{count} {depth}\n")
+        self.proc.stdin.flush()
+        while not select.select([self.proc.stdout], [], [], 1.0)[0]:
+            if not handle.alive:
+                raise SystemExit(f"TCMU path: the worker ended ({handle.state}); see the log above")
+            if self.proc.poll() is not None:
+                raise SystemExit(f"TCMU path: the C producer ended ({self.proc.returncode})")
+        seconds, bad = self.proc.stdout.readline().split()
+        return float(seconds), int(bad)
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(30)
+        try:
+            self.map.close()
+        except BufferError:
+            pass
+        os.unlink(self.path)
+
+
+def build_producer() -> str:
+    """Compile benches/tcmu_producer.c (once per run, into a temporary directory)."""
+    source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tcmu_producer.c")
+    out = os.path.join(tempfile.mkdtemp(prefix="tcmu-producer-"), "tcmu_producer")
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        raise SystemExit("--producer c needs a C compiler (cc); use --producer python")
+    subprocess.run([cc, "-O2", "-Wall", "-o", out, source], check=True)
+    return out
+
+
 # -- the two paths ---------------------------------------------------------------
 
 def in_process(directory: str, count: int, record: int) -> float:
@@ -207,6 +264,9 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--depth", type=int, default=1, help="commands in flight (st keeps 1)")
     ap.add_argument("--profile", action="store_true", help="profile one TCMU run instead")
+    ap.add_argument("--producer", choices=("c", "python"), default="c",
+                    help="the kernel stand-in: C at the kernel's speed (default), or "
+                         "tests/support/tcmu_kernel.py in Python")
     ap.add_argument("--same-cpu", action="store_true",
                     help="pin the kernel stand-in and the server to CPU 0 (see benches/README.md)")
     args = ap.parse_args()
@@ -216,8 +276,8 @@ def main() -> None:
     count = int(args.gib * 1024**3) // RECORD
     mb = count * RECORD / 1e6
     print(f"{count} WRITE(6) of 256 KiB = {mb:.0f} MB per run, depth {args.depth}, cartridge in {args.dir}, "
-          f"ring in {shm_dir()}{', both sides on CPU 0' if cpus else ''}")
-    kernel = KernelSide(RECORD, cpus)
+          f"ring in {shm_dir()}, {args.producer} producer{', both sides on CPU 0' if cpus else ''}")
+    kernel = (CKernelSide if args.producer == "c" else KernelSide)(RECORD, cpus)
     try:
         if args.profile:
             profile_tcmu(args.dir, kernel, count, args.depth)
