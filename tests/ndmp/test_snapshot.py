@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from ndmp_loopfs import Unavailable, mounted
+from support.filesystems import Unavailable, mounted
 
 from ndmp import snapshot as snapshot_module
 from ndmp.snapshot import (

@@ -1,12 +1,13 @@
 """The `vtl` command."""
 from __future__ import annotations
 
-import errno
 import os
 import sys
 from pathlib import Path
 
 import click
+
+from images.cartridge.errors import NO_ROOM
 
 from .cartridge import cartridge
 from .library import COMMANDS as LIBRARY_COMMANDS
@@ -52,12 +53,9 @@ def main() -> None:
         # click ends quietly when the reader of a pipe goes away (EPIPE).  Running out of
         # room (for the output, or for a cartridge written offline) is the operator's to
         # fix, so it is one sentence; any other OSError escaping a command is a bug.
-        if e.errno not in _NO_ROOM:
+        if e.errno not in NO_ROOM:
             raise
         sys.stdout = open(os.devnull, "w")   # nothing more to write at exit
         where = f" ({e.filename})" if e.filename else ""
         click.echo(f"Error: {e.strerror}{where}.", err=True)
         sys.exit(1)
-
-
-_NO_ROOM = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}

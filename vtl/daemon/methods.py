@@ -91,6 +91,7 @@ def _check_params(name: str, fn: Handler, params: dict[str, Any]) -> None:
 def _hints(fn: Handler) -> dict[str, Any]:
     hints = typing.get_type_hints(fn)
     hints.pop("return", None)
+    hints.pop("node", None)            # the daemon's own argument, never a parameter
     return hints
 
 

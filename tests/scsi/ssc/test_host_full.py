@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import errno
 import os
-import subprocess
 
 import pytest
 
@@ -15,6 +14,7 @@ from scsi import SenseKey
 from scsi.ssc import DrivePersonality, TapeDrive
 from scsi.ssc.tapealert import TapeAlerts
 from support.answers import run
+from support.filesystems import Unavailable, mounted
 import support.cdbs as c
 
 MIB = 1024 * 1024
@@ -24,13 +24,11 @@ BLOCK = 256 * 1024
 @pytest.fixture
 def small_fs(tmp_path):
     """A 2 MiB tmpfs: the file system fills up long before the 64 MiB cartridge does."""
-    mnt = tmp_path / "small"
-    mnt.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root")
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)], check=True)
-    yield mnt
-    subprocess.run(["umount", "-l", str(mnt)], check=False)
+    try:
+        with mounted(tmp_path, "tmpfs", 2 * MIB) as mnt:
+            yield mnt
+    except Unavailable as e:
+        pytest.skip(f"no small tmpfs here: {e}")
 
 
 def drive_with(path: str) -> TapeDrive:
