@@ -191,6 +191,9 @@ def info(target: str, as_json: bool) -> None:
         click.echo(f"  used:       {format_size(c['used'])} of {format_size(c['capacity'])} "
                    f"({c['partitions']} partition{'s' if c['partitions'] != 1 else ''})")
         click.echo(f"  loads:      {c['loads']}")
+        if c["damaged"]:
+            click.echo(f"  damaged:    {c['damaged']:,} bytes after the last readable record were kept: "
+                       "reading there is MEDIUM ERROR, writing there overwrites them.")
         return
     with _open(target) as cart:
         data = _info(cart)

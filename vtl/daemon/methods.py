@@ -315,7 +315,8 @@ def _cartridge_view(node: Node, cart: Cartridge, lib: Library | None, el: Elemen
             "element": el.type.name.lower() if el else "vault",
             "capacity": cart.capacity, "used": sum(p.end for p in cart.partitions),
             "write_protected": cart.write_protected, "worm": cart.worm, "cleaning": cart.cleaning,
-            "partitions": len(cart.partitions), "loads": cart.mam_int(0x0003)}
+            "partitions": len(cart.partitions), "loads": cart.mam_int(0x0003),
+            "damaged": sum(p.damaged for p in cart.partitions)}
 
 
 def _with_cartridge(node: Node, barcode: str, fn: Callable[[Cartridge, Library | None, Element | None], Any],

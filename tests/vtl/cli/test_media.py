@@ -213,3 +213,17 @@ def test_cartridge_read_to_a_full_disk_or_a_closed_pipe(ro, tmp_path):
     reader.stdout.close()                                # the reader goes away, as `| head -c 10` does
     assert reader.wait(60) == 1
     assert reader.stderr.read() == b""
+
+
+def test_a_damaged_library_cartridge_says_so(daemon):
+    info = daemon.vtl_json("cartridge", "info", "TST001L8")
+    from images.cartridge import Cartridge
+    with Cartridge.open(info["path"]) as cart:              # in its slot: nobody holds it
+        for i in range(3):
+            cart.active.write(memoryview(bytes([i]) * 100))
+    with open(os.path.join(info["path"], "p0.log"), "r+b") as f:
+        f.seek(4)
+        f.write(b"\xde\xad\xbe\xef")
+    assert daemon.vtl_json("cartridge", "info", "TST001L8")["damaged"] == 3 * (100 + 32)
+    assert "damaged:    396 bytes after the last readable record were kept" in \
+        daemon.vtl("cartridge", "info", "TST001L8").stdout
