@@ -368,6 +368,10 @@ class Library(Inventory):
                     raise LibraryError(f"Cartridge {entry.barcode} is in library {where.library}, element "
                                        f"{where.address}. Export it from there first.")
                 barcode, mt = entry.barcode, media_type(entry.media)
+                try:                     # back from the vault: its files must still be a cartridge
+                    Cartridge.open(entry.path).close()
+                except CartridgeError as e:
+                    raise LibraryError(f"Cartridge {barcode} cannot be imported: {e}") from None
             else:
                 try:
                     mt = media_type(media) if media else media_for_barcode(barcode)

@@ -59,6 +59,17 @@ def test_import_export(daemon):
     daemon.vtl("import", "TST003L8")                            # back from the vault, into mailslot 16
     assert daemon.vtl_json("cartridge", "info", "TST003L8")["address"] == 16
 
+    # a vault cartridge whose files are gone (or spoiled) is not put back into a mailslot
+    daemon.vtl("export", "NEW001L8")                            # (from mailslot 17: room to export)
+    daemon.vtl("export", "TST004L8")
+    path = daemon.vtl_json("cartridge", "list")
+    path = next(r["path"] for r in path if r["barcode"] == "TST004L8")
+    os.rename(os.path.join(path, "cartridge.json"), os.path.join(path, "label.saved"))
+    refused(daemon.vtl("import", "TST004L8", check=False), "Cartridge TST004L8 cannot be imported",
+            "cartridge.json is missing")
+    os.rename(os.path.join(path, "label.saved"), os.path.join(path, "cartridge.json"))
+    assert daemon.vtl_json("import", "TST004L8")["barcode"] == "TST004L8"
+
 
 def test_drive_commands(daemon):
     off = daemon.vtl_json("tape", "offline", "st1")
