@@ -135,6 +135,7 @@ class Library(Inventory):
         self.changer_lock = threading.RLock()
         self.changer_trace = store.device_flags(c.serial)[1]
         self._refill_drives()
+        self._warn_of_missing_files()
 
     # -- persistence helpers ----------------------------------------------------------------
     def _reservations(self, device, serial: str) -> Reservations:
@@ -182,6 +183,18 @@ class Library(Inventory):
                                          intent.detail["path"], address,
                                          imported=bool(intent.detail.get("imported")), intent=intent.id)
             log.info("%s: finished creating cartridge %s after a restart", self.name, intent.barcode)
+
+    def _warn_of_missing_files(self) -> None:
+        """Cartridges whose directories are gone keep their places (the store is the truth
+        about places); say so once at start-up rather than at each refused load."""
+        placed = {loc.barcode for loc in self.store.locations(self.name)}
+        missing = [e.barcode for e in self.store.catalog() if e.barcode in placed
+                   and not os.path.exists(os.path.join(e.path, "cartridge.json"))]
+        if missing:
+            shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+            log.warning("%s: %d cartridge(s) have no files (%s): loading them is refused. Restore their "
+                        "directories under %s, or export them (vtl export).", self.name, len(missing),
+                        shown, self.storage)
 
     @staticmethod
     def _make(barcode: str, media: str, capacity: int | None, path: str, *, durable: bool = False) -> None:

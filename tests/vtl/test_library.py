@@ -267,3 +267,27 @@ def test_import_refuses_labels_that_are_not_barcodes(node, barcode, tmp_path):
         node.library().import_cartridge(barcode, "LTO8")
     assert not (tmp_path / "cartridges" / "ESCAPE").exists()
     assert all(not e.full for e in node.library().elements() if e.type == ElementType.IMPORT_EXPORT)
+
+
+def test_a_restart_with_cartridge_files_gone_warns_once_and_keeps_their_places(tmp_path, caplog):
+    import logging
+    import shutil
+    n = node_for(tmp_path)
+    lib = n.library()
+    drv = drive_addresses(lib)
+    lib.load(slots(lib)[0].address, drv[0])                  # TST000L8 in a drive
+    n.close()
+    for barcode in ("TST000L8", "TST003L8"):
+        shutil.rmtree(tmp_path / "cartridges" / "lib0" / barcode)
+    with caplog.at_level(logging.WARNING, logger="vtl.library"):
+        n = node_for(tmp_path)
+    lib = n.library()
+    warnings = [r.getMessage() for r in caplog.records if "have no files" in r.getMessage()]
+    assert warnings == ["lib0: 2 cartridge(s) have no files (TST000L8, TST003L8): loading them is refused. "
+                        f"Restore their directories under {tmp_path / 'cartridges' / 'lib0'}, or export "
+                        "them (vtl export)."]
+    assert lib.element(slots(lib)[3].address).barcode == "TST003L8"
+    assert lib.element(drv[0]).exception == (0x53, 0x00)     # MEDIUM LOAD OR EJECT FAILED, as before
+    with pytest.raises(MoveRefused):
+        lib.load(slots(lib)[3].address, drv[1])
+    n.close()
