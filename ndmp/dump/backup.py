@@ -193,7 +193,7 @@ class DumpBackup:
             self.fh = None
 
         if opts.update and not opts.chained and self.dumpdates is not None:
-            self.dumpdates.record(opts.filesystem, opts.level, now)
+            self._record_dump_date(opts.filesystem, opts.level, now)
         env = [("FILESYSTEM", opts.filesystem), ("TYPE", "dump"), ("LEVEL", str(opts.level)),
                ("HIST", "Y" if opts.hist else "N"), ("UPDATE", "Y" if opts.update else "N"),
                ("NDMP_VERSION", "4"), ("PATHNAME_SEPARATOR", "/")]
@@ -204,6 +204,19 @@ class DumpBackup:
         if opts.dmp_name:
             env.append(("DMP_NAME", opts.dmp_name))
         return env
+
+    def _record_dump_date(self, filesystem: str, level: int, now: int) -> None:
+        """UPDATE=Y: the image is whole by now, so a dumpdates file that cannot be written
+        (a full disk) costs the next incremental its base, not this backup."""
+        assert self.dumpdates is not None
+        try:
+            self.dumpdates.record(filesystem, level, now)
+        except OSError as e:
+            text = (f"the dump date of {filesystem} level {level} could not be recorded in "
+                    f"{self.dumpdates.path} ({e.strerror}); a later incremental will take its base from "
+                    "the entries before it")
+            self._event("Error", text)
+            self.op.log("warning", f"DUMP: {text}")
 
     # ------------------------------------------------------------------ phases III and IV
 

@@ -70,10 +70,14 @@ class DumpDates:
             body = "".join(f"{_escape(d.path)} {d.level} {d.when}\n" for d in kept)
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_name(self.path.name + ".tmp")
-            with open(tmp, "w", encoding="utf-8") as f:
-                f.write(body)
-                f.flush()
-                os.fsync(f.fileno())
+            try:
+                with open(tmp, "w", encoding="utf-8") as f:
+                    f.write(body)
+                    f.flush()
+                    os.fsync(f.fileno())
+            except OSError:
+                tmp.unlink(missing_ok=True)    # the old file stands; no half-written copy is left
+                raise
             os.replace(tmp, self.path)
             dir_fd = os.open(self.path.parent, os.O_RDONLY | os.O_DIRECTORY)
             try:

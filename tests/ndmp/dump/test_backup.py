@@ -246,3 +246,28 @@ def test_refusals_name_the_problem(lab: Lab) -> None:
         backup(lab, [("FILESYSTEM", "/vs1/vol9")])
     with pytest.raises(Refusal, match="not a directory"):
         backup(lab, [("FILESYSTEM", "/vs1/vol1/missing")])
+
+
+def test_a_dumpdates_file_that_cannot_be_written_costs_the_next_base_not_the_backup(lab: Lab) -> None:
+    import errno
+    new_file(lab.root, "f", T0)                                # type: ignore[attr-defined]
+    backup(lab, [("FILESYSTEM", "/vs1/vol1"), ("LEVEL", "0")])
+    dumpdates = lab.engine.dumpdates                           # type: ignore[union-attr]
+    before = dumpdates.path.read_bytes()
+    real = dumpdates.record
+
+    def full(*args) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    dumpdates.record = full                                    # type: ignore[method-assign]
+    try:
+        lab.clock.now = T0 + 100                               # type: ignore[attr-defined]
+        image, env = backup(lab, [("FILESYSTEM", "/vs1/vol1"), ("LEVEL", "1")])
+    finally:
+        dumpdates.record = real                                # type: ignore[method-assign]
+    assert dict(env)["LEVEL"] == "1" and "f" not in dumped_names(image)   # the image is whole
+    assert dumpdates.path.read_bytes() == before
+    assert [t for lv, t in lab.logs if lv == "warning"] == [
+        f"DUMP: the dump date of /vs1/vol1 level 1 could not be recorded in {dumpdates.path} (No space left "
+        "on device); a later incremental will take its base from the entries before it"]
+    events = [e.event for e in read_events(lab.log_dir / "backup") if e.kind == "dmp"]  # type: ignore[attr-defined]
+    assert events[-2:] == ["Error", "End"]

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from ndmp.dump.dumpdates import DumpDates
 
 
@@ -34,3 +36,19 @@ def test_damaged_lines_lose_only_themselves(tmp_path: Path) -> None:
     f = tmp_path / "dumpdates"
     f.write_text("/a 0 10\ngarbage\n/a 1 x\n/b 0 20\n")
     assert [(e.path, e.level) for e in DumpDates(f).entries()] == [("/a", 0), ("/b", 0)]
+
+
+def test_a_failed_write_keeps_the_old_file_and_leaves_no_copy(tmp_path, monkeypatch):
+    import errno
+    import ndmp.dump.dumpdates as module
+    d = DumpDates(tmp_path / "dumpdates")
+    d.record("/a", 0, 10)
+    before = (tmp_path / "dumpdates").read_bytes()
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(module.os, "fsync", full)
+    with pytest.raises(OSError):
+        d.record("/a", 1, 20)
+    assert (tmp_path / "dumpdates").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dumpdates"]
