@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sqlite3
 import threading
 from pathlib import Path
 from typing import Iterable
@@ -90,7 +91,12 @@ class Bay(DriveBay):
             cart = self.drive.eject()
             barcode = cart.barcode
             cart.close()
-        self.library.save_counters(self)
+        try:
+            self.library.save_counters(self)
+        except sqlite3.Error as e:
+            # The cartridge is out already; the move that follows decides (and undoes this if
+            # the store cannot record it).  Counters are kept in memory and saved next time.
+            log.warning("drive %s: its counters could not be saved (%s)", self.spec.serial, e)
         return barcode
 
     def execute(self, nexus, cdb, data_out=None, data_in=None):

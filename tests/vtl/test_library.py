@@ -291,3 +291,36 @@ def test_a_restart_with_cartridge_files_gone_warns_once_and_keeps_their_places(t
     with pytest.raises(MoveRefused):
         lib.load(slots(lib)[3].address, drv[1])
     n.close()
+
+
+def test_an_unload_the_store_cannot_record_leaves_the_tape_in_the_drive(tmp_path):
+    """The drive lets go before the move is committed; when the commit fails (the store's
+    file system is full) the cartridge goes back into the drive, so the drive, the
+    element and the store still agree, and the unload works once there is room."""
+    import sqlite3
+    from support.filesystems import Unavailable, mounted
+    try:
+        context = mounted(tmp_path / "small", "tmpfs", 4 * 1024 * 1024)
+        mnt = context.__enter__()
+    except Unavailable as e:
+        pytest.skip(f"no small tmpfs here: {e}")
+    try:
+        config = small_config().replace('state = "state.sqlite"', f'state = "{mnt}/state.sqlite"')
+        n = Node(loads(config, base=tmp_path, source=tmp_path / "vtl.toml"))
+        lib = n.library()
+        drv = drive_addresses(lib)[0]
+        lib.load(slots(lib)[0].address, drv)
+        with open(mnt / "filler", "wb", buffering=0) as f:
+            with pytest.raises(OSError):
+                while True:
+                    f.write(bytes(65536))
+        with pytest.raises(sqlite3.OperationalError, match="full"):
+            lib.unload(drv)
+        assert lib.bays[drv].drive.cartridge.barcode == "TST000L8"
+        assert lib.element(drv).barcode == "TST000L8"
+        os.unlink(mnt / "filler")
+        assert lib.unload(drv) == slots(lib)[0].address
+        assert lib.bays[drv].drive.cartridge is None
+        n.close()
+    finally:
+        context.__exit__(None, None, None)
