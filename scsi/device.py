@@ -176,6 +176,13 @@ class UnitAttentions:
         q = self._pending.get(nexus)
         return q[0] if q else None
 
+    def snapshot(self) -> dict[Nexus, list[tuple[int, int]]]:
+        """What is pending now, for :meth:`put_back` when a command is undone."""
+        return {n: list(q) for n, q in self._pending.items()}
+
+    def put_back(self, snapshot: dict[Nexus, list[tuple[int, int]]]) -> None:
+        self._pending = {n: list(q) for n, q in snapshot.items()}
+
     def pop(self, nexus: Nexus) -> tuple[int, int] | None:
         q = self._pending.get(nexus)
         return q.pop(0) if q else None

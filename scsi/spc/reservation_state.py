@@ -24,6 +24,8 @@ Two choices the standard leaves open, made here:
 """
 from __future__ import annotations
 
+import functools
+import logging
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, Callable, Iterable
@@ -115,6 +117,32 @@ class PersistentReservation:
 
     holder: Nexus
     type: PrType
+
+
+log = logging.getLogger(__name__)
+
+
+class _NotPersisted(Exception):
+    """The store could not save the outcome of a service action (APTPL)."""
+
+
+def _persisted(action: Callable[..., None]) -> Callable[..., None]:
+    """A PERSISTENT RESERVE OUT service action is all or nothing: when its outcome cannot be
+    persisted (APTPL, and the store fails: a full disk), the state goes back to what it was
+    and the command ends ILLEGAL REQUEST, INSUFFICIENT REGISTRATION RESOURCES, so the
+    initiator is never told "failed" about a change that took effect.  The unit attentions
+    it queued for other I_T nexuses are taken back too."""
+    @functools.wraps(action)
+    def run(self: "Reservations", *args: Any, **kwargs: Any) -> None:
+        before = self._snapshot()
+        attentions = self.device.unit_attentions.snapshot()
+        try:
+            action(self, *args, **kwargs)
+        except _NotPersisted:
+            self._put_back(before)
+            self.device.unit_attentions.put_back(attentions)
+            raise check(SenseKey.ILLEGAL_REQUEST, Asc.INSUFFICIENT_REGISTRATION_RESOURCES) from None
+    return run
 
 
 class Reservations:
@@ -225,6 +253,7 @@ class Reservations:
             raise ReservationConflict()
         return reg
 
+    @_persisted
     def register(self, nexus: Nexus, key: int, new_key: int, *, ignore_existing: bool = False,
                  all_target_ports: bool = False, aptpl: bool = False) -> None:
         """REGISTER and REGISTER AND IGNORE EXISTING KEY (SPC-4 5.13.7).
@@ -271,6 +300,7 @@ class Reservations:
             if res.type.registrants_only:
                 self._notify(Asc.RESERVATIONS_RELEASED, self._nexuses_of(self.registrations), nexus)
 
+    @_persisted
     def reserve(self, nexus: Nexus, key: int, type_: PrType) -> None:
         """RESERVE (SPC-4 5.13.9): only a registered nexus; the holder may repeat itself exactly."""
         self.authenticate(nexus, key)
@@ -282,6 +312,7 @@ class Reservations:
         self.reservation = PersistentReservation(nexus, type_)
         self._changed(self.aptpl)
 
+    @_persisted
     def release(self, nexus: Nexus, key: int, type_: PrType) -> None:
         """RELEASE (SPC-4 5.13.11.2): a release by a non-holder, or of nothing, is GOOD."""
         self.authenticate(nexus, key)
@@ -295,6 +326,7 @@ class Reservations:
             self._notify(Asc.RESERVATIONS_RELEASED, self._nexuses_of(self.registrations), nexus)
         self._changed(self.aptpl)
 
+    @_persisted
     def clear(self, nexus: Nexus, key: int) -> None:
         """CLEAR (SPC-4 5.13.11.2.6): everything goes; the others hear RESERVATIONS PREEMPTED."""
         self.authenticate(nexus, key)
@@ -304,6 +336,7 @@ class Reservations:
         self._notify(Asc.RESERVATIONS_PREEMPTED, others, nexus)
         self._changed(self.aptpl, registrations=True)
 
+    @_persisted
     def preempt(self, nexus: Nexus, key: int, victim_key: int, type_: PrType, *,
                 abort: bool = False) -> None:
         """PREEMPT and PREEMPT AND ABORT (SPC-4 5.13.11.4).
@@ -337,10 +370,10 @@ class Reservations:
         elif res is not None and res.type.all_registrants and not self.registrations:
             self.reservation = None
         self._notify(Asc.REGISTRATIONS_PREEMPTED, victims, nexus)
+        self._changed(self.aptpl, registrations=True)   # first: if it cannot be saved, nothing is aborted
         abort_tasks = getattr(self.device, "abort_tasks", None)
         if abort and victims and abort_tasks is not None:
             abort_tasks(victims)
-        self._changed(self.aptpl, registrations=True)
 
     # -- unit attentions ---------------------------------------------------------------
     def _nexuses_of(self, regs: Iterable[Registration]) -> set[Nexus]:
@@ -365,7 +398,20 @@ class Reservations:
         if registrations:
             self.generation = (self.generation + 1) % GENERATION_MODULUS
         if self._store is not None and (self.aptpl or was_aptpl):
-            self._store(self.to_dict())
+            try:
+                self._store(self.to_dict())
+            except Exception as e:   # the store is the embedder's I/O: whatever it raises, nothing was saved
+                log.warning("persistent reservations of %s could not be saved (%s); the command is "
+                            "refused and nothing changed", getattr(self.device, "name", "the device"), e)
+                raise _NotPersisted() from e
+
+    def _snapshot(self) -> tuple:
+        return ([(r.initiator, r.target_port, r.key) for r in self.registrations], self.reservation,
+                self.generation, self.aptpl)
+
+    def _put_back(self, snapshot: tuple) -> None:
+        regs, self.reservation, self.generation, self.aptpl = snapshot
+        self.registrations = [Registration(*r) for r in regs]
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable snapshot of the persistent reservation state.

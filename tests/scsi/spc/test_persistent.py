@@ -651,6 +651,43 @@ def test_every_change_is_stored_while_aptpl():
     assert len(stored) == 6                                # a failed command changes nothing
 
 
+def test_a_change_the_store_cannot_save_is_refused_and_undone():
+    """APTPL on and the store failing (its disk is full): each service action ends ILLEGAL
+    REQUEST, INSUFFICIENT REGISTRATION RESOURCES with the state as it was before, so the
+    initiator is never told "failed" about a change that took effect."""
+    stored: list[dict] = []
+    full = False
+
+    def store(state: dict) -> None:
+        if full:
+            raise OSError(28, "No space left on device")
+        stored.append(state)
+    dev = Dummy(store=store)
+    ok(out(dev, A, REGISTER, 0, 5, aptpl=True))
+    ok(out(dev, B, REGISTER, 0, 6, aptpl=True))
+    ok(out(dev, A, RESERVE, 5, 0, WE))
+    before = (read_keys(dev), read_reservation(dev))
+    full = True
+    for args in ((C, REGISTER, 0, 7), (A, REGISTER, 5, 9), (A, RELEASE, 5, 0, WE), (A, PREEMPT, 5, 6, WE),
+                 (B, PREEMPT, 6, 5, EA), (A, CLEAR, 5), (A, REGISTER, 5, 0)):
+        sense_of(out(dev, *args), SenseKey.ILLEGAL_REQUEST, (0x55, 0x04))
+        assert (read_keys(dev), read_reservation(dev)) == before, args
+    conflict(dev.execute(B, six(WRITE_LIKE)))             # A's reservation still holds
+    ab = Aborting(store=store)
+    for n in (A, B):
+        ab.execute(n, six(ALWAYS_LIKE))
+    full = False
+    ok(out(ab, A, REGISTER, 0, 5, aptpl=True))
+    ok(out(ab, B, REGISTER, 0, 6, aptpl=True))
+    full = True
+    sense_of(out(ab, A, PREEMPT_AND_ABORT, 5, 6, WE), SenseKey.ILLEGAL_REQUEST, (0x55, 0x04))
+    assert ab.aborted == [] and read_keys(ab)[1] == [5, 6]  # nothing was aborted either
+    full = False
+    ok(out(dev, C, REGISTER, 0, 7))                        # and with room again, changes are saved
+    assert stored[-1]["registrations"][-1] == {"initiator": C.initiator, "target_port": C.target_port,
+                                               "key": f"{7:016x}"}
+
+
 def test_no_restore_without_aptpl():
     dev = Dummy()
     ok(out(dev, A, REGISTER, 0, 5))
