@@ -494,9 +494,9 @@ class Library(Inventory):
     def set_online(self, drive: int, online: bool) -> None:
         with self.lock:
             bay = self.bays[drive]
+            self.store.set_device_flags(bay.spec.serial, online=online)   # first: a refusal changes nothing
             bay.online = online
             self.element(drive).accessible = online
-            self.store.set_device_flags(bay.spec.serial, online=online)
 
     # -- shutdown -----------------------------------------------------------------------
     def sync(self) -> None:

@@ -293,7 +293,7 @@ def test_a_restart_with_cartridge_files_gone_warns_once_and_keeps_their_places(t
     n.close()
 
 
-def test_an_unload_the_store_cannot_record_leaves_the_tape_in_the_drive(tmp_path):
+def test_an_unload_or_offline_the_store_cannot_record_changes_nothing(tmp_path):
     """The drive lets go before the move is committed; when the commit fails (the store's
     file system is full) the cartridge goes back into the drive, so the drive, the
     element and the store still agree, and the unload works once there is room."""
@@ -316,6 +316,9 @@ def test_an_unload_the_store_cannot_record_leaves_the_tape_in_the_drive(tmp_path
                     f.write(bytes(65536))
         with pytest.raises(sqlite3.OperationalError, match="full"):
             lib.unload(drv)
+        with pytest.raises(sqlite3.OperationalError, match="full"):
+            lib.set_online(drv, False)
+        assert lib.bays[drv].online and lib.element(drv).accessible   # refused: nothing changed
         assert lib.bays[drv].drive.cartridge.barcode == "TST000L8"
         assert lib.element(drv).barcode == "TST000L8"
         os.unlink(mnt / "filler")
