@@ -273,7 +273,15 @@ class Library(Inventory):
         path = str(self.cartridge_path(barcode))
         intent = self.store.intend("create", barcode, library=self.name, path=path, media=media,
                                    capacity=capacity, address=address, imported=imported)
-        self._make(barcode, media, capacity, path, durable=True)
+        try:
+            self._make(barcode, media, capacity, path, durable=True)
+        except (OSError, CartridgeError) as e:
+            # Refused now, so it must not appear at the next start either: the intent ends here.
+            with contextlib.suppress(sqlite3.Error):
+                self.store.done(intent)
+            reason = f"{e.strerror} ({e.filename or path})" if isinstance(e, OSError) else str(e)
+            raise LibraryError(f"Cartridge {barcode} could not be made: {reason}. Fix: make room on "
+                               f"that file system, then try again.") from None
         with self.store.transaction() as db:
             self.store.add_cartridge(db, barcode, self.name, media, path, address, imported=imported,
                                      intent=intent)

@@ -327,3 +327,32 @@ def test_an_unload_or_offline_the_store_cannot_record_changes_nothing(tmp_path):
         n.close()
     finally:
         context.__exit__(None, None, None)
+
+
+def test_a_cartridge_that_cannot_be_made_is_refused_and_not_made_later(tmp_path):
+    """Its file system full, an import of a new cartridge is refused with the reason, and
+    its creation intent ends there: it does not appear at the next start."""
+    from support.filesystems import Unavailable, mounted
+    try:
+        context = mounted(tmp_path / "small", "tmpfs", 4 * 1024 * 1024)
+        mnt = context.__enter__()
+    except Unavailable as e:
+        pytest.skip(f"no small tmpfs here: {e}")
+    try:
+        config = small_config(cartridges=2).replace('storage = "cartridges/lib0"', f'storage = "{mnt}/lib0"')
+        n = Node(loads(config, base=tmp_path, source=tmp_path / "vtl.toml"))
+        lib = n.library()
+        with open(mnt / "filler", "wb", buffering=0) as f:
+            with pytest.raises(OSError):
+                while True:
+                    f.write(bytes(4096))
+        with pytest.raises(LibraryError, match=r"Cartridge NEW000L8 could not be made: No space left on device"):
+            lib.import_cartridge("NEW000L8")
+        assert lib.element_of("NEW000L8") is None and n.store.pending() == []
+        os.unlink(mnt / "filler")
+        n.close()
+        n = Node(loads(config, base=tmp_path, source=tmp_path / "vtl.toml"))
+        assert n.library().element_of("NEW000L8") is None and n.store.entry("NEW000L8") is None
+        n.close()
+    finally:
+        context.__exit__(None, None, None)

@@ -18,6 +18,7 @@ import typing
 from typing import Any, Callable
 
 from images.cartridge import Cartridge, CartridgeError
+from images.cartridge.errors import NO_ROOM
 from scsi import Nexus
 from scsi.sense import SenseKey
 from scsi.smc import Element, ElementType, MoveRefused, Refusal
@@ -65,6 +66,12 @@ def call(node: Node, name: str, params: dict[str, Any]) -> Any:
         raise ApiError(refusal_message(node, e)) from None
     except (LibraryError, CartridgeError) as e:
         raise ApiError(str(e)) from None
+    except OSError as e:
+        if e.errno not in NO_ROOM:
+            raise
+        where = f" ({e.filename})" if e.filename else ""
+        raise ApiError(f"{e.strerror}{where}: the request was not done. Fix: make room on that file "
+                       "system, then try again.") from None
     except sqlite3.OperationalError as e:
         if getattr(e, "sqlite_errorname", None) not in _STORE_CANNOT_WRITE:
             raise
