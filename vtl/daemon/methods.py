@@ -70,7 +70,7 @@ def call(node: Node, name: str, params: dict[str, Any]) -> Any:
         if e.errno not in NO_ROOM:
             raise
         where = f" ({e.filename})" if e.filename else ""
-        raise ApiError(f"{e.strerror}{where}: the request was not done. Fix: make room on that file "
+        raise ApiError(f"{e.strerror}{where}. Fix: make room on that file "
                        "system, then try again.") from None
     except sqlite3.OperationalError as e:
         if getattr(e, "sqlite_errorname", None) not in _STORE_CANNOT_WRITE:
