@@ -5,6 +5,7 @@ disk).  Making one needs root and a kernel that allows mounts; where that is not
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import subprocess
@@ -50,3 +51,31 @@ def mounted(directory: Path, kind: str, size: int) -> Iterator[Path]:
     finally:
         if subprocess.run(["umount", str(mount_point)], capture_output=True, check=False).returncode != 0:
             subprocess.run(["umount", "-l", str(mount_point)], capture_output=True, check=False)
+
+
+@contextlib.contextmanager
+def small_tmpfs(directory: Path, size: int) -> Iterator[Path]:
+    """A tmpfs of ``size`` bytes for the ``with`` block, or the test skips with the reason."""
+    import pytest
+    try:
+        context = mounted(directory, "tmpfs", size)
+        mount_point = context.__enter__()
+    except Unavailable as e:
+        pytest.skip(f"no small tmpfs here: {e}")
+    try:
+        yield mount_point
+    finally:
+        context.__exit__(None, None, None)
+
+
+def fill(mount_point: Path, block: int = 4096) -> Path:
+    """Write a file until the filesystem has no room left; delete it to make room again."""
+    filler = mount_point / "filler"
+    with open(filler, "wb", buffering=0) as f:
+        try:
+            while True:
+                f.write(bytes(block))
+        except OSError as e:
+            if e.errno != errno.ENOSPC:
+                raise
+    return filler

@@ -92,19 +92,11 @@ def test_a_full_state_store_refuses_the_change_in_a_sentence(tmp_path):
     and the fix (not an internal error), the library stays as the store says, and the
     same request works once there is room again."""
     import os
-    from support.filesystems import Unavailable, mounted
-    try:
-        context = mounted(tmp_path / "small", "tmpfs", 4 * 1024 * 1024)
-        mnt = context.__enter__()
-    except Unavailable as e:
-        pytest.skip(f"no small tmpfs here: {e}")
-    try:
+    from support.filesystems import fill, small_tmpfs
+    with small_tmpfs(tmp_path / "small", 4 * 1024 * 1024) as mnt:
         config = small_config().replace('state = "state.sqlite"', f'state = "{mnt}/state.sqlite"')
         with Daemon(tmp_path / "node", config) as d:
-            with open(mnt / "filler", "wb", buffering=0) as f:
-                with pytest.raises(OSError):
-                    while True:
-                        f.write(bytes(65536))
+            filler = fill(mnt)
             for args in (["load", "TST000L8", "st0"], ["import", "NEW000L8"], ["tape", "alias", "set", "st7",
                                                                                 "SN[TESTDRV0]L1"]):
                 cp = d.vtl(*args, check=False)
@@ -114,8 +106,6 @@ def test_a_full_state_store_refuses_the_change_in_a_sentence(tmp_path):
                                              "before. Fix: make room on that file system, then try again.")
             drives = d.vtl_json("tape", "show-tape-drive")
             assert all(dr["barcode"] is None for dr in drives)
-            os.unlink(mnt / "filler")
+            os.unlink(filler)
             d.vtl("load", "TST000L8", "st0")
             assert [dr["barcode"] for dr in d.vtl_json("tape", "show-tape-drive")][0] == "TST000L8"
-    finally:
-        context.__exit__(None, None, None)

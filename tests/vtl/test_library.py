@@ -12,6 +12,7 @@ from scsi.sense import decode
 from scsi.smc import ElementType, MoveRefused, Refusal
 from scsi.ssc import DriveState
 from support.daemon import small_config
+from support.filesystems import fill, small_tmpfs
 from vtl.config import loads
 from vtl.library import LibraryError
 from vtl.node import Node
@@ -298,22 +299,13 @@ def test_an_unload_or_offline_the_store_cannot_record_changes_nothing(tmp_path):
     file system is full) the cartridge goes back into the drive, so the drive, the
     element and the store still agree, and the unload works once there is room."""
     import sqlite3
-    from support.filesystems import Unavailable, mounted
-    try:
-        context = mounted(tmp_path / "small", "tmpfs", 4 * 1024 * 1024)
-        mnt = context.__enter__()
-    except Unavailable as e:
-        pytest.skip(f"no small tmpfs here: {e}")
-    try:
+    with small_tmpfs(tmp_path / "small", 4 * 1024 * 1024) as mnt:
         config = small_config().replace('state = "state.sqlite"', f'state = "{mnt}/state.sqlite"')
         n = Node(loads(config, base=tmp_path, source=tmp_path / "vtl.toml"))
         lib = n.library()
         drv = drive_addresses(lib)[0]
         lib.load(slots(lib)[0].address, drv)
-        with open(mnt / "filler", "wb", buffering=0) as f:
-            with pytest.raises(OSError):
-                while True:
-                    f.write(bytes(65536))
+        filler = fill(mnt)
         with pytest.raises(sqlite3.OperationalError, match="full"):
             lib.unload(drv)
         with pytest.raises(sqlite3.OperationalError, match="full"):
@@ -321,38 +313,25 @@ def test_an_unload_or_offline_the_store_cannot_record_changes_nothing(tmp_path):
         assert lib.bays[drv].online and lib.element(drv).accessible   # refused: nothing changed
         assert lib.bays[drv].drive.cartridge.barcode == "TST000L8"
         assert lib.element(drv).barcode == "TST000L8"
-        os.unlink(mnt / "filler")
+        os.unlink(filler)
         assert lib.unload(drv) == slots(lib)[0].address
         assert lib.bays[drv].drive.cartridge is None
         n.close()
-    finally:
-        context.__exit__(None, None, None)
 
 
 def test_a_cartridge_that_cannot_be_made_is_refused_and_not_made_later(tmp_path):
     """Its file system full, an import of a new cartridge is refused with the reason, and
     its creation intent ends there: it does not appear at the next start."""
-    from support.filesystems import Unavailable, mounted
-    try:
-        context = mounted(tmp_path / "small", "tmpfs", 4 * 1024 * 1024)
-        mnt = context.__enter__()
-    except Unavailable as e:
-        pytest.skip(f"no small tmpfs here: {e}")
-    try:
+    with small_tmpfs(tmp_path / "small", 4 * 1024 * 1024) as mnt:
         config = small_config(cartridges=2).replace('storage = "cartridges/lib0"', f'storage = "{mnt}/lib0"')
         n = Node(loads(config, base=tmp_path, source=tmp_path / "vtl.toml"))
         lib = n.library()
-        with open(mnt / "filler", "wb", buffering=0) as f:
-            with pytest.raises(OSError):
-                while True:
-                    f.write(bytes(4096))
+        filler = fill(mnt)
         with pytest.raises(LibraryError, match=r"Cartridge NEW000L8 could not be made: No space left on device"):
             lib.import_cartridge("NEW000L8")
         assert lib.element_of("NEW000L8") is None and n.store.pending() == []
-        os.unlink(mnt / "filler")
+        os.unlink(filler)
         n.close()
         n = Node(loads(config, base=tmp_path, source=tmp_path / "vtl.toml"))
         assert n.library().element_of("NEW000L8") is None and n.store.entry("NEW000L8") is None
         n.close()
-    finally:
-        context.__exit__(None, None, None)

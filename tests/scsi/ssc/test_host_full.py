@@ -14,7 +14,7 @@ from scsi import SenseKey
 from scsi.ssc import DrivePersonality, TapeDrive
 from scsi.ssc.tapealert import TapeAlerts
 from support.answers import run
-from support.filesystems import Unavailable, mounted
+from support.filesystems import fill, small_tmpfs
 import support.cdbs as c
 
 MIB = 1024 * 1024
@@ -24,11 +24,8 @@ BLOCK = 256 * 1024
 @pytest.fixture
 def small_fs(tmp_path):
     """A 2 MiB tmpfs: the file system fills up long before the 64 MiB cartridge does."""
-    try:
-        with mounted(tmp_path, "tmpfs", 2 * MIB) as mnt:
-            yield mnt
-    except Unavailable as e:
-        pytest.skip(f"no small tmpfs here: {e}")
+    with small_tmpfs(tmp_path, 2 * MIB) as mnt:
+        yield mnt
 
 
 def drive_with(path: str) -> TapeDrive:
@@ -68,15 +65,11 @@ def test_a_full_file_system_is_the_end_of_the_tape(small_fs):
 def test_filemarks_on_a_full_file_system_overflow(small_fs):
     path = str(small_fs / "A00001L8")
     drive = drive_with(path)
-    with open(small_fs / "filler", "wb", buffering=0) as f:  # leave no page free
-        with pytest.raises(OSError) as e:
-            while True:
-                f.write(bytes(4096))
-        assert e.value.errno == errno.ENOSPC
+    filler = fill(small_fs)                                  # leave no page free
     a = run(drive, c.write_filemarks6(2))
     assert (a.sense.key, a.sense.eom, a.sense.information) == (SenseKey.VOLUME_OVERFLOW, True, 2)
     assert drive.cartridge.active.eod == 0
-    os.unlink(small_fs / "filler")
+    os.unlink(filler)
     assert run(drive, c.write_filemarks6(2)).good
 
 
