@@ -72,13 +72,17 @@ class Cartridge:
         cap = capacity if capacity is not None else mt.capacity
         if cap <= 0 and not mt.cleaning:
             raise CartridgeError(f"{path}: capacity must be positive, not {cap}")
-        os.makedirs(path, exist_ok=True)
         meta = Meta(barcode=barcode, media=mt.name, partitions=[PartitionMeta(cap)],
                     early_warning=early_warning if early_warning is not None else default_early_warning(cap),
                     write_protected=write_protected, nominal_capacity=cap,
                     cleaning_uses_left=50 if mt.cleaning else 0)
         _init_mam(meta, mt)
-        write_atomically(path, META_NAME, meta.to_json(), durable=durable)
+        try:
+            os.makedirs(path, exist_ok=True)
+            write_atomically(path, META_NAME, meta.to_json(), durable=durable)
+        except OSError as e:
+            raise CartridgeError(f"{e.filename or path}: cannot make the cartridge there: {e.strerror}. "
+                                 "Fix: choose a writable directory with room for it.") from None
         return cls.open(path)
 
     @classmethod

@@ -94,7 +94,6 @@ def create(target: str, media_name: str | None, barcode: str | None, capacity: s
         ew = parse_size(early_warning) if early_warning else None
     except (KeyError, ValueError) as exc:
         fail(str(exc.args[0]) if exc.args else str(exc))
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with Cartridge.create(str(path), media, barcode, capacity=cap, early_warning=ew,
                               write_protected=write_protect) as cart:

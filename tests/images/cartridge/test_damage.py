@@ -158,3 +158,10 @@ def test_a_file_is_not_a_cartridge_directory(tmp_path):
     f.write_text("x")
     with pytest.raises(CartridgeError, match="no cartridge here"):
         Cartridge.open(str(f))
+
+
+def test_a_cartridge_cannot_be_made_under_a_file(tmp_path):
+    f = tmp_path / "plain"
+    f.write_text("x")
+    with pytest.raises(CartridgeError, match=r"plain/A00001L8: cannot make the cartridge there: Not a directory"):
+        Cartridge.create(str(f / "A00001L8"))

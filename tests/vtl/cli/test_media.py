@@ -172,6 +172,8 @@ def test_damaged_cartridge_files_are_reported_not_raised(ro, tmp_path):
     plain.parent.mkdir()
     plain.write_text("x")
     refused(ro.vtl("cartridge", "info", str(plain), check=False), "no cartridge here")
+    refused(ro.vtl("cartridge", "create", str(plain / "X00000L8"), check=False),
+            "cannot make the cartridge there: Not a directory")
 
     good, spoiled, hurt = (str(tmp_path / "tapes" / b) for b in ("GOOD00L8", "SPOIL0L8", "HURT00L8"))
     for path in (good, spoiled, hurt):
