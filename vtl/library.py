@@ -279,9 +279,10 @@ class Library(Inventory):
             # Refused now, so it must not appear at the next start either: the intent ends here.
             with contextlib.suppress(sqlite3.Error):
                 self.store.done(intent)
-            reason = f"{e.strerror} ({e.filename or path})" if isinstance(e, OSError) else str(e)
-            raise LibraryError(f"Cartridge {barcode} could not be made: {reason}. Fix: make room on "
-                               f"that file system, then try again.") from None
+            if isinstance(e, OSError):
+                raise LibraryError(f"Cartridge {barcode} could not be made: {e.strerror} ({e.filename or path}). "
+                                   "Fix: make room on that file system, then try again.") from None
+            raise LibraryError(f"Cartridge {barcode} could not be made: {e}") from None
         with self.store.transaction() as db:
             self.store.add_cartridge(db, barcode, self.name, media, path, address, imported=imported,
                                      intent=intent)
