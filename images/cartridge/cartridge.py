@@ -11,6 +11,7 @@ it knows nothing of SCSI.
 """
 from __future__ import annotations
 
+import errno
 import fcntl
 import logging
 import os
@@ -19,6 +20,7 @@ import uuid
 
 from . import mam
 from .errors import CartridgeError, WormOverwrite, WriteProtected
+from .files import READ_ONLY_ERRNOS
 from .media import MediaType, media_for_barcode, media_type
 from .meta import META_NAME, Meta, PartitionMeta, write_atomically
 from .partition import Partition
@@ -33,21 +35,27 @@ def default_early_warning(capacity: int) -> int:
 
 
 class Cartridge:
-    def __init__(self, path: str, meta: Meta, lock_fd: int):
+    def __init__(self, path: str, meta: Meta, lock_fd: int, read_only: bool = False):
         self.path = path
         self.meta = meta
         self._lock_fd = lock_fd
+        self.read_only = read_only
+        """Its files cannot be written (a read-only file system, or permissions): every
+        record reads, nothing on the host changes, and a drive sees it write-protected."""
         self.media: MediaType = media_type(meta.media)
         self.partitions: list[Partition] = []
         try:
             for i, p in enumerate(meta.partitions):
-                self.partitions.append(Partition(path, i, p.capacity, meta.early_warning))
+                self.partitions.append(Partition(path, i, p.capacity, meta.early_warning, read_only))
         except OSError as e:
             for part in self.partitions:
                 part.close()
             os.close(lock_fd)
+            if not read_only and e.errno in READ_ONLY_ERRNOS:
+                raise _ReadOnly() from None
             raise CartridgeError(f"{e.filename or path}: cannot open this file of cartridge {meta.barcode}: "
-                                 f"{e.strerror}. Fix: make it a regular file that vtl can read and write.") from None
+                                 f"{e.strerror}. Fix: make it a regular file that vtl can "
+                                 f"{'read' if read_only else 'read and write'}.") from None
         self.active = self.partitions[0]
         self._dirty = False
         self._written = 0  # host bytes not yet folded into the MiB counters
@@ -86,7 +94,13 @@ class Cartridge:
         return cls.open(path)
 
     @classmethod
-    def open(cls, path: str) -> "Cartridge":
+    def open(cls, path: str, read_only: bool | None = None) -> "Cartridge":
+        """Open the cartridge in ``path`` for one drive or tool at a time.
+
+        ``read_only=None`` opens it for writing where its files can be written and
+        read-only where they cannot (a read-only mount of archived cartridges must
+        still read); True never writes anything; False refuses a read-only one.
+        """
         label = os.path.join(path, META_NAME)
         try:
             with open(label, "rb") as f:
@@ -98,19 +112,17 @@ class Cartridge:
             raise CartridgeError(f"{label}: cannot read the cartridge label: {e.strerror}. "
                                  "Fix: make it a readable file.") from None
         meta = Meta.from_json(text, label)
-        try:
-            lock_fd = os.open(os.path.join(path, "lock"), os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as e:
-            raise CartridgeError(f"{path}: cannot open the cartridge's lock file: {e.strerror}. "
-                                 "Fix: the cartridge directory must be writable and its "
-                                 "\"lock\" a plain file.") from None
-        try:
-            fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(lock_fd)
-            raise CartridgeError(f"{path}: cartridge {meta.barcode} is in use by another drive or "
-                                 "process. Fix: unload it there first.") from None
-        return cls(path, meta, lock_fd)
+        if not read_only:
+            try:
+                return cls(path, meta, _lock(path, meta, writable=True))
+            except _ReadOnly:
+                if read_only is False:
+                    raise CartridgeError(f"{path}: the files of cartridge {meta.barcode} cannot be "
+                                         "written (a read-only file system, or permissions). Fix: "
+                                         "make the directory and its files writable.") from None
+            log.info("cartridge %s: its files cannot be written; opened read-only "
+                     "(write-protected)", meta.barcode)
+        return cls(path, meta, _lock(path, meta, writable=False), read_only=True)
 
     # -- identity and flags -----------------------------------------------------------
     @property
@@ -127,10 +139,15 @@ class Cartridge:
 
     @property
     def write_protected(self) -> bool:
-        return self.meta.write_protected
+        """The tab, or files that cannot be written: either way a drive cannot write."""
+        return self.meta.write_protected or self.read_only
 
     @write_protected.setter
     def write_protected(self, value: bool) -> None:
+        if self.read_only:
+            raise CartridgeError(f"{self.path}: cartridge {self.barcode} is read-only (its files "
+                                 "cannot be written), so its write-protect tab cannot be changed. "
+                                 "Fix: make the directory and its files writable.")
         self.meta.write_protected = bool(value)
         self._save()
 
@@ -195,6 +212,8 @@ class Cartridge:
 
     # -- writing rules -----------------------------------------------------------------
     def check_writable(self, overwrite: bool) -> None:
+        if self.read_only:
+            raise WriteProtected(f"cartridge {self.barcode} is read-only: its files cannot be written")
         if self.write_protected:
             raise WriteProtected(f"cartridge {self.barcode} is write-protected")
         if self.worm and overwrite:
@@ -272,7 +291,15 @@ class Cartridge:
     def _save(self, required: bool = True) -> None:
         """Write the label.  Counters and history are not worth failing a sync point or a
         load for (``required=False``: they stay unsaved and are tried again at the next
-        sync point); a change the operator asked for is."""
+        sync point); a change the operator asked for is.  A read-only cartridge keeps
+        its changes in memory: they last as long as it is open, like a drive's cache."""
+        if self.read_only:
+            self._dirty = False
+            if required:
+                raise CartridgeError(f"{self.path}: cartridge {self.barcode} is read-only (its files "
+                                     "cannot be written). Fix: make the directory and its files "
+                                     "writable.")
+            return
         try:
             write_atomically(self.path, META_NAME, self.meta.to_json())
         except OSError as e:
@@ -309,6 +336,49 @@ class Cartridge:
 
     def __repr__(self) -> str:
         return f"Cartridge({self.barcode!r}, {self.media.name}, {self.path!r})"
+
+
+class _ReadOnly(Exception):
+    """Opening for writing failed only because the files cannot be written."""
+
+
+def _lock(path: str, meta: Meta, writable: bool) -> int:
+    """Take the cartridge's exclusive lock: one drive or tool at a time.
+
+    A writable cartridge locks its ``lock`` file, creating it.  A read-only one locks
+    that file if it has one (so a writer elsewhere with other permissions still
+    excludes it), else its directory: nobody can create the file there, so nobody
+    can be writing.
+    """
+    name = os.path.join(path, "lock")
+    try:
+        if writable:
+            fd = os.open(name, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        else:
+            try:
+                fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC)
+            except FileNotFoundError:
+                fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as e:
+        if writable and e.errno in READ_ONLY_ERRNOS:
+            raise _ReadOnly() from None
+        raise CartridgeError(f"{path}: cannot open the cartridge's lock file: {e.strerror}. "
+                             "Fix: make \"lock\" in the cartridge directory a plain file.") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            if e.errno != errno.EBADF:        # NFS emulates flock with write locks
+                raise
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise CartridgeError(f"{path}: cartridge {meta.barcode} is in use by another drive or "
+                             "process. Fix: unload it there first.") from None
+    except OSError as e:
+        os.close(fd)
+        raise CartridgeError(f"{path}: cannot lock cartridge {meta.barcode}: {e.strerror}.") from None
+    return fd
 
 
 def _init_mam(meta: Meta, mt: MediaType) -> None:

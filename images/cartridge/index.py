@@ -52,12 +52,20 @@ def encode_entry(kind: EntryType, obj: int, offset: int) -> bytes:
 class Index:
     """In-memory checkpoint and mark arrays mirrored to an append-only file."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, read_only: bool = False):
         self.path = path
         self.checkpoints = array("Q")   # checkpoints[i] = log offset of object i*K
         self.filemarks = array("Q")     # object ids of filemarks, ascending
         self.setmarks = array("Q")
-        self.fd = open_regular(path)
+        self.read_only = read_only
+        """The file is only read (a read-only cartridge): memory is rebuilt from the log
+        where the file falls short, and nothing is ever written back."""
+        self.fd = -1
+        try:
+            self.fd = open_regular(path, writable=not read_only)
+        except FileNotFoundError:
+            if not read_only:
+                raise
         self.stale = False
         """The file lacks entries the memory has (a write failed: the file system was
         full).  It is rewritten whole at the next sync point that can; until then, or if
@@ -66,6 +74,8 @@ class Index:
     # -- loading ---------------------------------------------------------------
     def load(self, log_size: int) -> list[tuple[EntryType, int, int]]:
         """Read the file; return the entries that are intact and inside the log."""
+        if self.fd < 0:
+            return []
         size = os.fstat(self.fd).st_size
         raw = os.pread(self.fd, size - size % ENTRY_SIZE, 0)
         entries: list[tuple[EntryType, int, int]] = []
@@ -97,6 +107,8 @@ class Index:
 
     def rewrite(self) -> None:
         """Write the file anew from memory (after recovery changed it)."""
+        if self.read_only:
+            return
         entries = [(EntryType.CHECKPOINT, i * CHECKPOINT_EVERY, off) for i, off in enumerate(self.checkpoints)]
         entries += [(EntryType.FILEMARK, o, 0) for o in self.filemarks]
         entries += [(EntryType.SETMARK, o, 0) for o in self.setmarks]
@@ -150,7 +162,7 @@ class Index:
             elif mark == EntryType.SETMARK:
                 self.setmarks.append(o)
                 entries.append(encode_entry(mark, o, off))
-        if entries and not self.stale:
+        if entries and not self.stale and not self.read_only:
             blob = b"".join(entries)
             try:
                 os.pwrite(self.fd, blob, self.entry_count_bytes() - len(blob))
@@ -163,7 +175,7 @@ class Index:
     def cut(self, obj: int) -> None:
         """Forget everything at and after object ``obj``, in memory and on disk."""
         self.forget_from(obj)
-        if not self.stale:
+        if not self.stale and not self.read_only:
             os.ftruncate(self.fd, self.entry_count_bytes())
 
     # -- queries ----------------------------------------------------------------
@@ -179,6 +191,8 @@ class Index:
         return bisect_left(self.setmarks, obj)
 
     def sync(self) -> None:
+        if self.read_only:
+            return
         try:
             if self.stale:
                 self.rewrite()
@@ -188,4 +202,6 @@ class Index:
             self.stale = True
 
     def close(self) -> None:
-        os.close(self.fd)
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1

@@ -16,7 +16,7 @@ from .checksum import crc32c
 
 from . import record
 from .compression import Algorithm, compress, decompress
-from .errors import NO_ROOM, CartridgeError, EndOfMedium, MediumError, WriteFailure
+from .errors import NO_ROOM, CartridgeError, EndOfMedium, MediumError, WriteFailure, WriteProtected
 from .files import open_regular
 from .index import CHECKPOINT_EVERY, EntryType, Index
 from .record import HEADER_SIZE, Kind
@@ -38,14 +38,18 @@ SETMARK = ReadResult(Kind.SETMARK)
 
 
 class Partition:
-    def __init__(self, directory: str, number: int, capacity: int, early_warning: int):
+    def __init__(self, directory: str, number: int, capacity: int, early_warning: int,
+                 read_only: bool = False):
         self.number = number
         self.capacity = capacity
         self.early_warning = early_warning
+        self.read_only = read_only
+        """Opened for reading only: nothing on the host is changed, not even a torn tail
+        (it is left after EOD, unread), and every write is refused (WriteProtected)."""
         self.log_path = os.path.join(directory, f"p{number}.log")
-        self.fd = open_regular(self.log_path)
+        self.fd = open_regular(self.log_path, writable=not read_only)
         try:
-            self.index = Index(os.path.join(directory, f"p{number}.idx"))
+            self.index = Index(os.path.join(directory, f"p{number}.idx"), read_only)
         except OSError:
             os.close(self.fd)
             raise
@@ -107,11 +111,14 @@ class Partition:
         if off < size:
             if torn:
                 self.recovered_bytes = size - off
-                os.ftruncate(self.fd, off)
+                if not self.read_only:
+                    os.ftruncate(self.fd, off)
             else:
                 self.damaged = size - off
         after = self.index.entries_from(start_obj)
-        if before != after or os.fstat(self.index.fd).st_size != self.index.entry_count_bytes():
+        if self.read_only:
+            pass                               # the index lives in memory only
+        elif before != after or os.fstat(self.index.fd).st_size != self.index.entry_count_bytes():
             try:
                 self.index.rewrite()
             except OSError:
@@ -260,8 +267,13 @@ class Partition:
         return h.length if h is not None and h.kind == Kind.DATA else None
 
     # -- writing ----------------------------------------------------------------
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise WriteProtected(f"{self.log_path}: the cartridge's files are read-only")
+
     def truncate_here(self) -> None:
         """Make the head position the new EOD (a write or erase mid-tape)."""
+        self._check_writable()
         if self.pos < self.eod or self.damaged:
             self.index.cut(self.pos)
             os.ftruncate(self.fd, self._off)
@@ -334,6 +346,7 @@ class Partition:
         return base + HEADER_SIZE + stored <= self.capacity
 
     def _append(self, kind: Kind, algorithm: Algorithm, length: int, payload: memoryview | bytes) -> int:
+        self._check_writable()
         stored = len(payload)
         if not self.room_for(stored):
             raise EndOfMedium(f"partition {self.number} is full")
@@ -368,6 +381,8 @@ class Partition:
         self.truncate_here()
 
     def sync(self) -> None:
+        if self.read_only:
+            return
         try:
             os.fsync(self.fd)
         except OSError as e:

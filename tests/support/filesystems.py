@@ -79,3 +79,26 @@ def fill(mount_point: Path, block: int = 4096) -> Path:
             if e.errno != errno.ENOSPC:
                 raise
     return filler
+
+
+@contextlib.contextmanager
+def read_only(directory: Path) -> Iterator[Path]:
+    """``directory`` made read-only for the ``with`` block, as a read-only mount of
+    archived files is (a read-only bind mount over itself: EROFS even for root, whom
+    permissions do not stop), or the test skips with the reason."""
+    import pytest
+    if os.geteuid() != 0:
+        pytest.skip("a read-only bind mount needs root")
+    try:
+        _run("mount", "--bind", str(directory), str(directory))
+    except Unavailable as e:
+        pytest.skip(f"no read-only bind mount here: {e}")
+    try:
+        try:
+            _run("mount", "-o", "remount,bind,ro", str(directory))
+        except Unavailable as e:
+            pytest.skip(f"no read-only bind mount here: {e}")
+        yield directory
+    finally:
+        if subprocess.run(["umount", str(directory)], capture_output=True, check=False).returncode != 0:
+            subprocess.run(["umount", "-l", str(directory)], capture_output=True, check=False)

@@ -136,6 +136,7 @@ def _info(cart: Cartridge) -> dict:
         "worm": cart.worm,
         "cleaning": cart.cleaning,
         "write_protected": cart.write_protected,
+        "read_only": cart.read_only,
         "density": None if cart.density is None else f"0x{cart.density:02X}",
         "density_name": DENSITIES[cart.density].description if cart.density in DENSITIES else None,
         "capacity": cart.capacity,
@@ -147,6 +148,13 @@ def _info(cart: Cartridge) -> dict:
         "mam": {mamdef.lookup(i).name if _known(i) else f"0x{i:04X}": _show_mam(i, cart.mam_get(i))
                 for i in cart.mam_ids()},
     }
+
+
+def _flags(c: dict) -> list[str]:
+    """WORM, cleaning, and why it cannot be written: its tab, or files that are read-only."""
+    return [n for n, v in (("WORM", c.get("worm")), ("cleaning", c.get("cleaning")),
+                           ("read-only", c.get("read_only")),
+                           ("write-protected", c.get("write_protected") and not c.get("read_only"))) if v]
 
 
 def _known(i: int) -> bool:
@@ -182,8 +190,7 @@ def info(target: str, as_json: bool) -> None:
         if as_json:
             emit_json(c)
             return
-        flags = [n for n, v in (("WORM", c["worm"]), ("cleaning", c["cleaning"]),
-                                ("write-protected", c["write_protected"])) if v]
+        flags = _flags(c)
         click.echo(f"Cartridge {c['barcode']}  {c['media']}  {' '.join(flags)}".rstrip())
         click.echo(f"  where:      {_where(c)}")
         click.echo(f"  path:       {c['path']}")
@@ -199,8 +206,7 @@ def info(target: str, as_json: bool) -> None:
     if as_json:
         emit_json(data)
         return
-    flags = [n for n, v in (("WORM", data["worm"]), ("cleaning", data["cleaning"]),
-                            ("write-protected", data["write_protected"])) if v]
+    flags = _flags(data)
     click.echo(f"Cartridge {data['barcode']}  {data['media']}  {' '.join(flags)}".rstrip())
     click.echo(f"  path:    {data['path']}")
     click.echo(f"  density: {data['density'] or 'blank'} {data['density_name'] or ''}".rstrip())
@@ -256,8 +262,7 @@ def list_(directory: str | None, library: str | None, as_json: bool) -> None:
     table(None, ["barcode", "media", "used", "capacity", "files", "flags", "path"],
           [(r["barcode"], r.get("media", "?"), format_size(sum(p["used"] for p in r.get("partitions", []))),
             format_size(r.get("capacity", 0)), sum(p["files"] for p in r.get("partitions", [])),
-            r.get("error") or " ".join([n for n in ("worm", "write_protected", "cleaning") if r.get(n)]
-                                       + ["damaged"] * any(p["damaged"] for p in r.get("partitions", []))),
+            r.get("error") or " ".join(_flags(r) + ["damaged"] * any(p["damaged"] for p in r.get("partitions", []))),
             r["path"]) for r in rows])
 
 
@@ -362,6 +367,9 @@ def erase(target: str, as_json: bool) -> None:
         _show_change(c, "is erased", as_json)
         return
     with _open(target) as cart:
+        if cart.read_only:
+            fail(f"Cartridge {cart.barcode} is read-only: its files at {cart.path} cannot be written "
+                 "(a read-only file system, or permissions). Make them writable first.")
         if cart.write_protected:
             fail(f"Cartridge {cart.barcode} is write-protected; clear the tab first "
                  f"(vtl cartridge write-protect --off {target}).")

@@ -321,8 +321,8 @@ def _cartridge_view(node: Node, cart: Cartridge, lib: Library | None, el: Elemen
             "library": lib.name if lib else None, "address": el.address if el else None,
             "element": el.type.name.lower() if el else "vault",
             "capacity": cart.capacity, "used": sum(p.end for p in cart.partitions),
-            "write_protected": cart.write_protected, "worm": cart.worm, "cleaning": cart.cleaning,
-            "partitions": len(cart.partitions), "loads": cart.mam_int(0x0003),
+            "write_protected": cart.write_protected, "read_only": cart.read_only, "worm": cart.worm,
+            "cleaning": cart.cleaning, "partitions": len(cart.partitions), "loads": cart.mam_int(0x0003),
             "damaged": sum(p.damaged for p in cart.partitions)}
 
 
@@ -384,6 +384,9 @@ def cartridge_write_protect(node: Node, barcode: str, on: bool = True) -> dict[s
 @method("cartridge.erase")
 def cartridge_erase(node: Node, barcode: str) -> dict[str, Any]:
     def apply(cart: Cartridge, lib, el) -> dict[str, Any]:
+        if cart.read_only:
+            raise ApiError(f"Cartridge {cart.barcode} is read-only: its files at {cart.path} cannot be "
+                           "written (a read-only file system, or permissions). Make them writable first.")
         if cart.write_protected:
             raise ApiError(f"Cartridge {cart.barcode} is write-protected; clear the tab first "
                            f"(vtl cartridge write-protect --off {cart.barcode}).")

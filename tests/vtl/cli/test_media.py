@@ -240,3 +240,50 @@ def test_a_damaged_library_cartridge_says_so(daemon):
     assert daemon.vtl_json("cartridge", "info", "TST001L8")["damaged"] == 3 * (100 + 32)
     assert "damaged:    396 bytes after the last readable record were kept" in \
         daemon.vtl("cartridge", "info", "TST001L8").stdout
+
+
+def test_library_cartridges_on_a_read_only_mount(daemon):
+    """The library's cartridge storage mounted read-only (archived tapes): the daemon
+    starts, the cartridges load write-protected and read; changing one is refused in a
+    sentence; the offline tools read them too, and nothing in the storage changes."""
+    import base64
+
+    from support.filesystems import read_only
+    storage = daemon.home / "cartridges" / "lib0"
+    daemon.vtl("load", "TST000L8", "st0")
+    daemon.vtl("scsi", "st0", "00 00 00 00 00 00")              # the new-medium unit attention
+    payload = os.urandom(1024)
+    (daemon.home / "rec.bin").write_bytes(payload)
+    assert daemon.vtl_json("scsi", "st0", "0a 00 00 04 00 00", "--data-out", str(daemon.home / "rec.bin"))["status"] == 0
+    daemon.vtl("tape", "position", "st0", "--operation", "weof")
+    daemon.vtl("unload", "st0")
+    daemon.stop()
+    with read_only(storage):
+        daemon.start()
+        info = daemon.vtl_json("cartridge", "info", "TST000L8")
+        assert (info["read_only"], info["write_protected"]) == (True, True)
+        assert "read-only" in daemon.vtl("cartridge", "info", "TST000L8").stdout.splitlines()[0]
+
+        daemon.vtl("load", "TST000L8", "st0")
+        daemon.vtl("scsi", "st0", "00 00 00 00 00 00")
+        sense = daemon.vtl_json("scsi", "st0", "1a 00 10 00 ff 00", "--allocation", "255")
+        assert base64.b64decode(sense["data"])[2] & 0x80        # WP in the mode parameter header
+        r = daemon.vtl_json("scsi", "st0", "0a 00 00 04 00 00", "--data-out", str(daemon.home / "rec.bin"))
+        assert bytes.fromhex(r["sense"])[2] & 0x0F == 0x07 and bytes.fromhex(r["sense"])[12] == 0x27
+        daemon.vtl("tape", "position", "st0", "--operation", "rewind")
+        r = daemon.vtl_json("scsi", "st0", "08 00 00 04 00 00", "--allocation", "1024")
+        assert (r["status"], base64.b64decode(r["data"])) == (0, payload)
+        daemon.vtl("unload", "st0")
+
+        refused(daemon.vtl("cartridge", "erase", "TST000L8", check=False), "is read-only", "Make them writable")
+        refused(daemon.vtl("cartridge", "write-protect", "--off", "TST001L8", check=False),
+                "read-only", "write-protect tab cannot be changed")
+        daemon.stop()
+        raw = subprocess.run([sys.executable, "-m", "vtl.cli", "cartridge", "read", str(storage / "TST000L8")],
+                             env=daemon.env, capture_output=True, check=True).stdout
+        assert raw == payload
+        assert "read-only" in daemon.vtl("cartridge", "list", str(storage)).stdout
+        refused(daemon.vtl("cartridge", "erase", str(storage / "TST000L8"), check=False), "is read-only")
+    daemon.start()
+    info = daemon.vtl_json("cartridge", "info", "TST000L8")
+    assert (info["read_only"], info["write_protected"], info["loads"]) == (False, False, 1)
