@@ -195,10 +195,9 @@ class Node:
         parsed = parse_mapping(mapping)
         kind = TAPE if alias.kind == AliasKind.TAPE else CHANGER
         # One alias per device: the new name replaces any other name of the same mapping.
-        for name, k, old in self.store.aliases():
-            if k == kind and name != alias.name and mapping_key(old) == parsed.key:
-                self.store.clear_aliases((kind,), name)
-        self.store.set_alias(alias.name, kind, str(parsed))
+        replaced = tuple(other for other, k, old in self.store.aliases()
+                         if k == kind and other != alias.name and mapping_key(old) == parsed.key)
+        self.store.set_alias(alias.name, kind, str(parsed), replacing=replaced)
 
     def clear_aliases(self, scope: AliasScope, name: str | None = None) -> int:
         kinds = {AliasScope.TAPE: (TAPE,), AliasScope.MEDIA_CHANGER: (CHANGER,),

@@ -276,8 +276,12 @@ class Store:
     def aliases(self) -> list[tuple[str, str, str]]:
         return [tuple(r) for r in self._query("SELECT name, kind, mapping FROM aliases ORDER BY kind, name")]
 
-    def set_alias(self, name: str, kind: str, mapping: str) -> None:
+    def set_alias(self, name: str, kind: str, mapping: str, replacing: tuple[str, ...] = ()) -> None:
+        """Set ``name`` and drop the names it ``replaces`` (other names of the same device)
+        in one transaction: a crash or a full disk leaves the old name or the new one."""
         with self.transaction() as db:
+            for old in replacing:
+                db.execute("DELETE FROM aliases WHERE kind=? AND name=?", (kind, old))
             db.execute("INSERT OR REPLACE INTO aliases VALUES (?,?,?)", (name, kind, mapping))
 
     def clear_aliases(self, kinds: tuple[str, ...], name: str | None = None) -> int:

@@ -243,6 +243,25 @@ def test_devices_are_found_by_alias_serial_and_mapping(node):
         node.find_device("st9")
 
 
+def test_a_new_alias_replaces_the_old_one_in_one_transaction(node):
+    """One name per device: st9 for st0's drive takes st0's place, both or neither (a
+    store that refuses the new name keeps the old one, rather than leaving no name)."""
+    import sqlite3
+    mapping = dict((n, m) for n, _, m in node.aliases())["st0"]
+    with node.store.transaction() as db:
+        db.execute("CREATE TEMP TRIGGER refuse BEFORE INSERT ON aliases WHEN NEW.name = 'st9' "
+                   "BEGIN SELECT RAISE(ABORT, 'the disk is full'); END")
+    with pytest.raises(sqlite3.DatabaseError, match="the disk is full"):
+        node.set_alias("st9", mapping)
+    assert {n for n, _, _ in node.aliases()} == {"mc0", "st0", "st1"}
+    assert node.find_device("st0").serial == "TESTDRV0"
+    with node.store.transaction() as db:
+        db.execute("DROP TRIGGER refuse")
+    node.set_alias("st9", mapping)
+    assert {n for n, _, _ in node.aliases()} == {"mc0", "st9", "st1"}
+    assert node.find_device("st9").serial == "TESTDRV0"
+
+
 def test_a_drive_without_autoload_waits_for_load(tmp_path):
     """A personality with autoload="no": the robot's move inserts, a host's LOAD threads."""
     n = node_for(tmp_path, personality="STK_T10000D")
