@@ -163,6 +163,12 @@ class Library(Inventory):
     def open_cartridge(self, barcode: str) -> Cartridge:
         entry = self.store.entry(barcode)
         path = entry.path if entry is not None else str(self.cartridge_path(barcode))
+        if not os.path.exists(os.path.join(path, "cartridge.json")):
+            name = entry.barcode if entry is not None else barcode
+            raise MoveRefused(Refusal.INCOMPATIBLE, detail=(
+                f"{path}: the files of cartridge {name} are gone. Fix: restore that directory, or "
+                f"take the cartridge out of the node: vtl export {name}, then vtl cartridge delete "
+                f"{name}."))
         try:
             return Cartridge.open(path)
         except CartridgeError as e:
@@ -199,7 +205,8 @@ class Library(Inventory):
         if missing:
             shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
             log.warning("%s: %d cartridge(s) have no files (%s): loading them is refused. Restore their "
-                        "directories under %s, or export them (vtl export).", self.name, len(missing),
+                        "directories under %s, or take them out of the node (vtl export, then vtl cartridge "
+                        "delete).", self.name, len(missing),
                         shown, self.storage)
 
     @staticmethod

@@ -10,12 +10,14 @@ restarts and re-cabling; a new device gets the lowest free number.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import re
 from dataclasses import dataclass
 from typing import Iterator
 
+from images.cartridge import Cartridge
 from scsi import ScsiDevice
 from tapeconf.aliases import AliasKind, AliasScope, mapping_key, parse_alias, parse_mapping, ppn, serial_mapping
 
@@ -157,6 +159,35 @@ class Node:
                                f"Import it first: vtl import {entry.barcode}.")
         raise LibraryError(f"No cartridge has barcode {barcode!r} on node {self.name}. `vtl inventory` "
                            "lists them.")
+
+    def delete_cartridge(self, barcode: str, keep_files: bool = False) -> dict:
+        """An exported cartridge leaves the node for good: out of the catalog, and its files
+        deleted unless ``keep_files``.  The files go first, so that an interrupted delete
+        is finished by deleting again, and a barcode never names files left behind.
+
+        A cartridge of a library's configuration is made again, blank, at the next start;
+        the answer says so (``configured``).
+        """
+        with contextlib.ExitStack() as held:          # no import or export meanwhile
+            for name in sorted(self.libraries):
+                held.enter_context(self.libraries[name].lock)
+            entry = self.store.entry(barcode)
+            if entry is None:
+                raise LibraryError(f"No cartridge has barcode {barcode!r} on node {self.name}. "
+                                   "`vtl cartridge list` lists the catalog.")
+            where = self.store.location(entry.barcode)
+            if where is not None:
+                raise LibraryError(f"Cartridge {entry.barcode} is in library {where.library}, element "
+                                   f"{where.address}. Export it first: vtl export {entry.barcode}.")
+            left = [] if keep_files else Cartridge.remove(entry.path)
+            with self.store.transaction() as db:
+                self.store.forget(db, entry.barcode)
+        log.info("cartridge %s deleted from the catalog%s", entry.barcode,
+                 " (its files were kept)" if keep_files else " with its files")
+        configured = [lib.name for lib in self.libraries.values()
+                      if any(cs.barcode.upper() == entry.barcode.upper() for cs in lib.spec.cartridges)]
+        return {"barcode": entry.barcode, "path": entry.path, "files_deleted": not keep_files,
+                "left": left, "configured": configured}
 
     def element(self, ref: str | int, library: str | None = None) -> tuple[Library, int]:
         """An element by barcode, drive name, or element address (``lib0:4096`` or ``4096``)."""

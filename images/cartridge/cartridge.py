@@ -15,6 +15,7 @@ import errno
 import fcntl
 import logging
 import os
+import re
 import time
 import uuid
 
@@ -114,7 +115,7 @@ class Cartridge:
         meta = Meta.from_json(text, label)
         if not read_only:
             try:
-                return cls(path, meta, _lock(path, meta, writable=True))
+                return cls(path, meta, _lock(path, meta.barcode, writable=True))
             except _ReadOnly:
                 if read_only is False:
                     raise CartridgeError(f"{path}: the files of cartridge {meta.barcode} cannot be "
@@ -122,7 +123,36 @@ class Cartridge:
                                          "make the directory and its files writable.") from None
             log.info("cartridge %s: its files cannot be written; opened read-only "
                      "(write-protected)", meta.barcode)
-        return cls(path, meta, _lock(path, meta, writable=False), read_only=True)
+        return cls(path, meta, _lock(path, meta.barcode, writable=False), read_only=True)
+
+    @staticmethod
+    def remove(path: str) -> list[str]:
+        """Delete the cartridge in ``path`` for good: its own files, then the directory if
+        nothing else is in it (other files are the operator's: they stay, and their names
+        are returned).  Refused while a drive or tool has it open.  A directory that is
+        already gone is nothing to do."""
+        if not os.path.isdir(path):
+            return []
+        barcode = os.path.basename(os.path.normpath(path))
+        try:
+            fd = _lock(path, barcode, writable=True)
+        except _ReadOnly:
+            raise CartridgeError(f"{path}: cartridge {barcode} cannot be deleted: its files cannot be "
+                                 "written (a read-only file system, or permissions).") from None
+        try:
+            for name in sorted(os.listdir(path)):
+                if _OWN_FILE.fullmatch(name):
+                    os.unlink(os.path.join(path, name))
+            os.unlink(os.path.join(path, "lock"))
+        except OSError as e:
+            raise CartridgeError(f"{e.filename or path}: cannot delete this file of cartridge {barcode}: "
+                                 f"{e.strerror}.") from None
+        finally:
+            os.close(fd)
+        left = sorted(os.listdir(path))
+        if not left:
+            os.rmdir(path)
+        return left
 
     # -- identity and flags -----------------------------------------------------------
     @property
@@ -338,11 +368,15 @@ class Cartridge:
         return f"Cartridge({self.barcode!r}, {self.media.name}, {self.path!r})"
 
 
+_OWN_FILE = re.compile(rf"{re.escape(META_NAME)}|\.{re.escape(META_NAME)}\.tmp|p\d+\.(log|idx)")
+"""The files a cartridge is made of (besides its lock, which goes last)."""
+
+
 class _ReadOnly(Exception):
     """Opening for writing failed only because the files cannot be written."""
 
 
-def _lock(path: str, meta: Meta, writable: bool) -> int:
+def _lock(path: str, barcode: str, writable: bool) -> int:
     """Take the cartridge's exclusive lock: one drive or tool at a time.
 
     A writable cartridge locks its ``lock`` file, creating it.  A read-only one locks
@@ -373,11 +407,11 @@ def _lock(path: str, meta: Meta, writable: bool) -> int:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
-        raise CartridgeError(f"{path}: cartridge {meta.barcode} is in use by another drive or "
+        raise CartridgeError(f"{path}: cartridge {barcode} is in use by another drive or "
                              "process. Fix: unload it there first.") from None
     except OSError as e:
         os.close(fd)
-        raise CartridgeError(f"{path}: cannot lock cartridge {meta.barcode}: {e.strerror}.") from None
+        raise CartridgeError(f"{path}: cannot lock cartridge {barcode}: {e.strerror}.") from None
     return fd
 
 

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from images.cartridge import Cartridge
+from images.cartridge import Cartridge, CartridgeError
 from scsi import Nexus, Status
 from scsi.sense import decode
 from scsi.smc import ElementType, MoveRefused, Refusal
@@ -304,12 +304,57 @@ def test_a_restart_with_cartridge_files_gone_warns_once_and_keeps_their_places(t
     lib = n.library()
     warnings = [r.getMessage() for r in caplog.records if "have no files" in r.getMessage()]
     assert warnings == ["lib0: 2 cartridge(s) have no files (TST000L8, TST003L8): loading them is refused. "
-                        f"Restore their directories under {tmp_path / 'cartridges' / 'lib0'}, or export "
-                        "them (vtl export)."]
+                        f"Restore their directories under {tmp_path / 'cartridges' / 'lib0'}, or take "
+                        "them out of the node (vtl export, then vtl cartridge delete)."]
     assert lib.element(slots(lib)[3].address).barcode == "TST003L8"
     assert lib.element(drv[0]).exception == (0x53, 0x00)     # MEDIUM LOAD OR EJECT FAILED, as before
     with pytest.raises(MoveRefused):
         lib.load(slots(lib)[3].address, drv[1])
+    n.close()
+
+
+def test_deleting_a_cartridge_takes_it_out_of_the_node_for_good(tmp_path):
+    import shutil
+    n = node_for(tmp_path)
+    lib = n.library()
+    storage = tmp_path / "cartridges" / "lib0"
+    with pytest.raises(LibraryError, match="is in library lib0, element 4099. Export it first: vtl export TST003L8"):
+        n.delete_cartridge("TST003L8")
+    with pytest.raises(LibraryError, match="No cartridge has barcode 'NOPE00L8'"):
+        n.delete_cartridge("NOPE00L8")
+
+    lib.export_cartridge("TST003L8")
+    (storage / "TST003L8" / "notes.txt").write_text("the operator's")
+    r = n.delete_cartridge("tst003l8")
+    assert (r["barcode"], r["files_deleted"], r["left"], r["configured"]) == ("TST003L8", True, ["notes.txt"],
+                                                                            ["lib0"])
+    assert sorted(os.listdir(storage / "TST003L8")) == ["notes.txt"]
+    assert n.store.entry("TST003L8") is None
+
+    lib.export_cartridge("TST004L8")
+    with Cartridge.open(str(storage / "TST004L8")):        # a tool has it open: nothing happens
+        with pytest.raises(CartridgeError, match="in use"):
+            n.delete_cartridge("TST004L8")
+    assert n.store.entry("TST004L8") is not None
+    r = n.delete_cartridge("TST004L8", keep_files=True)
+    assert (r["files_deleted"], r["left"]) == (False, [])
+    assert (storage / "TST004L8" / "cartridge.json").exists() and n.store.entry("TST004L8") is None
+
+    # files gone from under a cartridge in a slot: the load says how to be rid of it
+    shutil.rmtree(storage / "TST005L8")
+    with pytest.raises(MoveRefused) as refused:
+        lib.load(lib.element_of("TST005L8").address, drive_addresses(lib)[0])
+    assert "the files of cartridge TST005L8 are gone" in refused.value.detail
+    assert "vtl export TST005L8, then vtl cartridge delete TST005L8" in refused.value.detail
+    lib.export_cartridge("TST005L8")
+    assert n.delete_cartridge("TST005L8")["left"] == []
+    assert n.store.entry("TST005L8") is None
+    n.close()
+
+    n = node_for(tmp_path)                                    # configured: made again, blank
+    assert {e.barcode for e in n.store.catalog()} >= {"TST003L8", "TST005L8"}
+    with Cartridge.open(str(storage / "TST005L8")) as cart:
+        assert cart.blank
     n.close()
 
 

@@ -357,6 +357,58 @@ def _show_change(c: dict, what: str, as_json: bool) -> None:
         click.echo(f"Cartridge {c['barcode']} {what}.")
 
 
+@cartridge.command("delete", short_help="Delete a cartridge for good.")
+@click.argument("target")
+@click.option("--keep-files", is_flag=True,
+              help="Only take it out of the catalog; its directory stays as it is.")
+@json_option
+def delete(target: str, keep_files: bool, as_json: bool) -> None:
+    """Delete a cartridge for good: out of the node's catalog and its files deleted.
+
+    For a barcode with `vtl serve` running: the cartridge must be outside the libraries
+    (vtl export it first). For a path: the cartridge's own files and then its directory,
+    if nothing else is in it (not while a drive or tool has it open).
+    """
+    if _daemon(target):
+        r = session().call("cartridge.delete", barcode=target, keep_files=keep_files)
+        if as_json:
+            emit_json(r)
+            return
+        what = "its files were deleted" if r["files_deleted"] else f"its files stay in {r['path']}"
+        click.echo(f"Cartridge {r['barcode']} is deleted from the catalog; {what}.")
+        _say_what_is_left(r["path"], r["left"])
+        for library in r["configured"]:
+            click.echo(f"It is one of library {library}'s configured cartridges, so the next start makes "
+                       "a blank one again; remove it from [[library.cartridge]] to be rid of it.")
+        return
+    if keep_files:
+        fail("--keep-files is for a cartridge of the running daemon's catalog (give its barcode); "
+             "for a path there is nothing else to delete.")
+    path = _resolve(target)
+    if not (path / "cartridge.json").exists():
+        fail(f"{path}: no cartridge here (cartridge.json is missing).")
+    if session().running():
+        mine = {os.path.realpath(c["path"]): c["barcode"] for c in session().call("cartridge.list")}
+        barcode = mine.get(os.path.realpath(path))
+        if barcode is not None:
+            fail(f"{path} is cartridge {barcode} of the running node's catalog; delete it by barcode "
+                 f"(vtl cartridge delete {barcode}), so that the catalog forgets it too.")
+    try:
+        left = Cartridge.remove(str(path))
+    except CartridgeError as exc:
+        fail(str(exc))
+    if as_json:
+        emit_json({"path": str(path), "files_deleted": True, "left": left})
+        return
+    click.echo(f"Cartridge {path} is deleted.")
+    _say_what_is_left(str(path), left)
+
+
+def _say_what_is_left(path: str, left: list[str]) -> None:
+    if left:
+        click.echo(f"{path} holds other files ({', '.join(left)}); it was left in place.")
+
+
 @cartridge.command("erase", short_help="Erase a cartridge.")
 @click.argument("target")
 @json_option

@@ -398,6 +398,11 @@ def cartridge_erase(node: Node, barcode: str) -> dict[str, Any]:
     return _with_cartridge(node, barcode, apply, writing=True)
 
 
+@method("cartridge.delete")
+def cartridge_delete(node: Node, barcode: str, keep_files: bool = False) -> dict[str, Any]:
+    return node.delete_cartridge(barcode, keep_files)
+
+
 # -- storage tape ... (ONTAP vocabulary) ---------------------------------------------------------
 @method("tape.show")
 def tape_show(node: Node) -> list[dict[str, Any]]:

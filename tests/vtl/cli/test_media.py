@@ -287,3 +287,30 @@ def test_library_cartridges_on_a_read_only_mount(daemon):
     daemon.start()
     info = daemon.vtl_json("cartridge", "info", "TST000L8")
     assert (info["read_only"], info["write_protected"], info["loads"]) == (False, False, 1)
+
+
+def test_cartridge_delete(daemon, tmp_path):
+    refused(daemon.vtl("cartridge", "delete", "TST002L8", check=False),
+            "is in library lib0", "Export it first: vtl export TST002L8")
+    daemon.vtl("export", "TST002L8")
+    path = daemon.vtl_json("cartridge", "info", "TST002L8")["path"]
+    refused(daemon.vtl("cartridge", "delete", path, check=False),
+            "is cartridge TST002L8 of the running node's catalog", "vtl cartridge delete TST002L8")
+    out = daemon.vtl("cartridge", "delete", "TST002L8").stdout.splitlines()
+    assert out[0] == "Cartridge TST002L8 is deleted from the catalog; its files were deleted."
+    assert out[1].startswith("It is one of library lib0's configured cartridges, so the next start makes")
+    assert not os.path.exists(path)
+    assert "TST002L8" not in [c["barcode"] for c in daemon.vtl_json("cartridge", "list")]
+    refused(daemon.vtl("cartridge", "delete", "TST002L8", check=False), "No cartridge has barcode 'TST002L8'")
+
+    daemon.vtl("export", "TST003L8")
+    r = daemon.vtl_json("cartridge", "delete", "TST003L8", "--keep-files")
+    assert (r["files_deleted"], os.path.exists(os.path.join(r["path"], "cartridge.json"))) == (False, True)
+
+    # a cartridge that is no one's: by path, while the daemon runs
+    loose = str(tmp_path / "loose" / "LOOSE0L8")
+    daemon.vtl("cartridge", "create", loose, "--capacity", "4MiB")
+    refused(daemon.vtl("cartridge", "delete", loose, "--keep-files", check=False), "--keep-files is for")
+    assert daemon.vtl("cartridge", "delete", loose).stdout.strip() == f"Cartridge {loose} is deleted."
+    assert not os.path.exists(loose)
+    refused(daemon.vtl("cartridge", "delete", str(tmp_path / "loose"), check=False), "no cartridge here")
