@@ -411,3 +411,102 @@ def event_log(lines: int | None, as_json: bool) -> None:
         return
     for event in r["events"]:
         click.echo(event["line"])
+
+
+# -- ndmcopy -----------------------------------------------------------------------------------
+def _credentials(flag: str, text: str, prompt: bool) -> tuple[str, str]:
+    user, _, password = text.partition(":")
+    if not user:
+        fail(f"{flag} {text!r}: give username:password, e.g. {flag} ndmp:<NDMP password>.")
+    if prompt:
+        if not sys.stdin.isatty():
+            fail("-p asks for the passwords, which needs an interactive console.")
+        password = click.prompt(f"Password of {user} ({'source' if flag == '-sa' else 'destination'})",
+                                hide_input=True, default="", show_default=False)
+    if not password:
+        fail(f"{flag} {text!r} has no password: give username:password, or -p to be asked.")
+    return user, password
+
+
+@ndmp.command("copy", short_help="Copy a path between NDMP servers (ONTAP's ndmcopy).")
+@click.option("-sa", "source_auth", required=True, metavar="USER:PASSWORD",
+              help="Log in to the source as USER, with USER's NDMP password.")
+@click.option("-da", "destination_auth", required=True, metavar="USER:PASSWORD",
+              help="Log in to the destination as USER, with USER's NDMP password.")
+@click.option("-st", "source_type", type=click.Choice(["md5", "text"]), default="md5", show_default=True,
+              help="Authentication type at the source.")
+@click.option("-dt", "destination_type", type=click.Choice(["md5", "text"]), default="md5", show_default=True,
+              help="Authentication type at the destination.")
+@click.option("-l", "level", type=click.IntRange(0, 9), default=0, show_default=True,
+              help="Dump level: 0 copies everything, 1-9 what changed since the last copy of a lower level.")
+@click.option("-exclude", "--exclude", "exclude", metavar="NAME[,NAME...]",
+              help="Leave out files and directories with these names (exact, or with * first or last).")
+@click.option("-mcs", "source_family", type=click.Choice(["inet", "inet6"]),
+              help="Address family of the control connection to the source (for a host name).")
+@click.option("-mcd", "destination_family", type=click.Choice(["inet", "inet6"]),
+              help="Address family of the control connection to the destination (for a host name).")
+@click.option("-md", "data_family", type=click.Choice(["inet", "inet6"]),
+              help="Address family of the data connection (NDMP v4 carries only inet).")
+@click.option("-p", "prompt", is_flag=True, help="Ask for the two passwords instead.")
+@click.option("-d", "debug", is_flag=True, help="Print what the two servers log, on standard error.")
+@click.argument("source")
+@click.argument("destination")
+@json_option
+def copy(source_auth: str, destination_auth: str, source_type: str, destination_type: str, level: int,
+         exclude: str | None, source_family: str | None, destination_family: str | None,
+         data_family: str | None, prompt: bool, debug: bool, source: str, destination: str,
+         as_json: bool) -> None:
+    """Copy SOURCE to DESTINATION, each HOST[:PORT]:/vserver/volume[/path] on an NDMP
+    server (the port defaults to 10000; an IPv6 address goes in brackets).
+
+    A dump backup of SOURCE on its server goes over a data connection straight into a
+    restore at DESTINATION, no tape in between; the same server may be both. This is a
+    DMA of its own: it needs no `vtl serve` here, and the servers may be any NDMP v4
+    servers with the dump butype. Levels 1-9 copy what changed since the last copy of a
+    lower level of the same SOURCE.
+
+    Example: vtl ndmp copy -sa ndmp:PW -da ndmp:PW 127.0.0.1:/vs1/vol1/dir 127.0.0.1:/vs2/vol2/dir
+    """
+    import socket as _socket
+
+    from ndmp.copy import FAMILIES, CopyError, Endpoint, ndmcopy, parse_location
+    from ndmp.dma import DmaError
+    from vtl.units import format_size
+
+    ends = []
+    for flag, auth, kind, family, where in (("-sa", source_auth, source_type, source_family, source),
+                                            ("-da", destination_auth, destination_type, destination_family,
+                                             destination)):
+        try:
+            host, port, path = parse_location(where)
+        except ValueError as e:
+            fail(str(e))
+        user, password = _credentials(flag, auth, prompt)
+        ends.append(Endpoint(host, port, path, user, password, kind,
+                             FAMILIES.get(family or "", _socket.AF_UNSPEC)))
+    try:
+        r = ndmcopy(ends[0], ends[1], level=level,
+                    exclude=[e for e in (exclude or "").split(",") if e], data_family=data_family)
+    except CopyError as e:
+        if debug:
+            for side, kind, text in e.messages:
+                click.echo(f"{side}: {kind}: {text}", err=True)
+        why = e.reason()
+        fail(f"{str(e).rstrip('.')}{f' ({why})' if why else ''}.")
+    except DmaError as e:
+        fail(f"{str(e).rstrip('.')}.")
+    except KeyboardInterrupt:
+        fail("Interrupted: the copy was aborted on both servers.")
+    if debug:
+        for side, kind, text in r.messages:
+            click.echo(f"{side}: {kind}: {text}", err=True)
+    if as_json:
+        emit_json({"source": ends[0].name, "destination": ends[1].name, "level": r.level, "bytes": r.bytes,
+                   "seconds": round(r.seconds, 3),
+                   "messages": [{"side": s, "type": k, "text": t} for s, k, t in r.messages]})
+        return
+    click.echo(f"Copied {ends[0].name} to {ends[1].name} (level {r.level}): {format_size(r.bytes)} "
+               f"in {r.seconds:.2f} s.")
+    for side, kind, text in r.messages:
+        if kind in ("warning", "error") and not debug:
+            click.echo(f"{side}: {kind}: {text}", err=True)

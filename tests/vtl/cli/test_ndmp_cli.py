@@ -13,6 +13,7 @@ import ssl
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -474,3 +475,46 @@ def test_a_certificate_that_does_not_fit_its_key(tmp_path):
         show = d.vtl_json("ndmp", "show")
         assert not show["running"] and "Secure NDMP cannot use the certificate" in show["unavailable"]
         d.vtl("status")
+
+
+# -- ndmcopy -------------------------------------------------------------------------------------
+
+
+def test_copy_between_two_volumes_of_the_node(tmp_path):
+    """`vtl ndmp copy` (ndmcopy) as the DMA against the daemon's own NDMP server, which is
+    both source and destination: a full copy, an incremental one, and its refusals."""
+    from support.trees import make_tree, tree_differences
+    src = make_tree(tmp_path / "src" / "tree")
+    (tmp_path / "dst").mkdir()
+    port = free_port()
+    volumes = "".join(f'\n[[volume]]\nname = "/vs1/{n}"\npath = "{tmp_path / n}"\n' for n in ("src", "dst"))
+    with Daemon(tmp_path / "node", config(port, "") + volumes) as d:
+        pw = password(d)
+        here, there = f"127.0.0.1:{port}:/vs1/src/tree", f"127.0.0.1:{port}:/vs1/dst/copy"
+        cp = d.vtl("ndmp", "copy", "-sa", f"ndmp:{pw}", "-da", f"ndmp:{pw}", "-dt", "text", "-d", here, there)
+        assert cp.stdout.startswith(f"Copied {here} to {there} (level 0): ")
+        assert "source: normal: DUMP: inode scan" in cp.stderr         # -d: what the servers logged
+        assert tree_differences(src, tmp_path / "dst" / "copy") == []
+
+        (src / "added.txt").write_text("after the full copy\n")
+        r = d.vtl_json("ndmp", "copy", "-sa", f"ndmp:{pw}", "-da", f"ndmp:{pw}", "-l", "1", "-exclude", "*.tmp",
+                       here, there)
+        assert (r["level"], r["source"], r["destination"]) == (1, here, there) and r["bytes"] > 0
+        assert (tmp_path / "dst" / "copy" / "added.txt").read_text() == "after the full copy\n"
+
+        def copy(*args: str) -> subprocess.CompletedProcess:
+            return d.vtl("ndmp", "copy", *args, check=False)
+        refused(copy("-sa", f"ndmp:{pw}", "-da", f"ndmp:{pw}", "/vs1/src/tree", there),
+                "is not HOST[:PORT]:/vserver/volume[/path]")
+        refused(copy("-sa", "ndmp", "-da", f"ndmp:{pw}", here, there), "-sa 'ndmp' has no password", "-p")
+        refused(copy("-sa", f"ndmp:{pw}", "-da", "ndmp:wrong", here, there),
+                f"cannot log in to 127.0.0.1:{port} as ndmp (md5)")
+        refused(copy("-sa", f"ndmp:{pw}", "-da", f"ndmp:{pw}", "-p", here, there), "needs an interactive console")
+        refused(copy("-sa", f"ndmp:{pw}", "-da", f"ndmp:{pw}", f"127.0.0.1:{port}:/vs1/src/none", there),
+                "the source: ", "refused NDMP_DATA_START_BACKUP", "/vs1/src/none is not a directory")
+        refused(copy("-sa", f"ndmp:{pw}", "-da", f"ndmp:{pw}", "-md", "inet6", here, there), "-md inet")
+        for _ in range(100):                                        # every session it opened ends
+            if d.vtl_json("ndmp", "status") == []:
+                break
+            time.sleep(0.05)
+        assert d.vtl_json("ndmp", "status") == []
