@@ -1,10 +1,10 @@
 """CONFIG interface: what this server is and offers, answered from the caller's Backend.
 
 Every query is read from the backend when it is asked, so a drive added to a
-library appears in the next GET_TAPE_INFO.  Extensions: none are offered yet
-(the 0x2050 restartable-backup class comes with the dump engine); a DMA may
-still select the empty set, which is what a DMA that found nothing it wants
-sends.
+library appears in the next GET_TAPE_INFO.  Extensions: none are offered (ONTAP's
+0x2050 class, restartable dump backups and snapshot management, is not built); a
+DMA may still select the empty set, which is what a DMA that found nothing it
+wants sends.
 """
 from __future__ import annotations
 

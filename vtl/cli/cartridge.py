@@ -350,6 +350,112 @@ def _copy_file(part, file_number: int, output: str | None) -> None:
         fail(f"cannot write {where} after {total} bytes: {exc.strerror}.")
 
 
+@cartridge.command("write", short_help="Append a tape file from standard input.")
+@click.argument("target")
+@click.option("--block-size", type=click.IntRange(1, 8 * 1024 * 1024 - 1), default=10240, show_default=True,
+              help="Bytes per record (the last one may be shorter); tar's default is 10240.")
+@click.option("--partition", type=int, default=0, show_default=True)
+@click.option("--compress", "compression", type=click.Choice(["none", "lz4", "zstd"]), default="none",
+              show_default=True, help="Compress each record (kept uncompressed where it does not shrink).")
+@click.option("-i", "--input", "input_path", type=click.Path(dir_okay=False, exists=True),
+              help="Read this file instead of standard input.")
+@json_option
+def write(target: str, block_size: int, partition: int, compression: str, input_path: str | None,
+          as_json: bool) -> None:
+    """Append one tape file (records, then a filemark) at the end of data, from standard
+    input: the counterpart of `read`, e.g. `tar cf - DIR | vtl cartridge write A00001L8`.
+
+    All or nothing: if the input fails or the cartridge fills up, what was appended is
+    taken back out. A cartridge in a drive is held by the drive; unload it first.
+    """
+    from images.cartridge import EndOfMedium, WormOverwrite, WriteProtected
+    from images.cartridge.compression import parse_algorithm
+
+    cart = _open_library_cartridge(target) if _daemon(target) else _open(target)
+    with cart:
+        if not 0 <= partition < len(cart.partitions):
+            fail(f"cartridge {cart.barcode} has no partition {partition} (it has {len(cart.partitions)}).")
+        if cart.cleaning:
+            fail(f"Cartridge {cart.barcode} is a cleaning cartridge; it holds no data.")
+        part = cart.select(partition)
+        if part.damaged:
+            fail(f"Cartridge {cart.barcode} partition {partition} has {part.damaged:,} damaged bytes after its "
+                 "last readable record; appending there would overwrite them. Read what it holds first "
+                 "(vtl cartridge read), then erase it.")
+        try:
+            cart.check_writable(overwrite=False)
+        except (WriteProtected, WormOverwrite) as exc:
+            fail(f"{exc}.")
+        part.locate(part.eod)
+        start = part.eod
+        algorithm = parse_algorithm(compression)
+        where = input_path or "standard input"
+        total = records = stored = 0
+        try:
+            if part.eod and part.filemark(part.filemark_count - 1) != part.eod - 1:
+                part.write_mark(Kind.FILEMARK)     # close the last file, so this one is a file of its own
+            file_number = part.filemark_count
+            source = open(input_path, "rb") if input_path else sys.stdin.buffer
+            try:
+                buf = memoryview(bytearray(block_size))
+                while True:
+                    n = _fill(source, buf)
+                    if n == 0:
+                        break
+                    if start == 0 and partition == 0 and records == 0 and cart.media.density is not None:
+                        cart.note_density(cart.media.density.code)
+                    stored += part.write(buf[:n], algorithm)
+                    cart.count_written(n)
+                    total, records = total + n, records + 1
+                    if n < block_size:
+                        break
+            finally:
+                if input_path:
+                    source.close()
+            part.write_mark(Kind.FILEMARK)
+            cart.flush()
+        except KeyboardInterrupt:
+            _take_back(cart, part, start)
+            fail("Interrupted; nothing was appended.")
+        except (EndOfMedium, OSError, CartridgeError) as exc:
+            _take_back(cart, part, start)
+            if isinstance(exc, EndOfMedium):
+                fail(f"Cartridge {cart.barcode} partition {partition} is full after {total:,} bytes of "
+                     f"{where}; nothing was appended.")
+            if isinstance(exc, OSError) and not isinstance(exc, CartridgeError):
+                fail(f"cannot read {where} after {total:,} bytes: {exc.strerror}; nothing was appended.")
+            fail(f"{exc}; nothing was appended.")
+        data = {"barcode": cart.barcode, "path": cart.path, "partition": partition, "file": file_number,
+                "bytes": total, "records": records, "block_size": block_size, "stored": stored}
+    if as_json:
+        emit_json(data)
+        return
+    click.echo(f"Wrote file {file_number} of cartridge {data['barcode']} (partition {partition}): "
+               f"{total:,} bytes in {records:,} record{'s' if records != 1 else ''} of {block_size} bytes"
+               f"{f', {format_size(stored)} stored' if compression != 'none' else ''}.")
+
+
+def _fill(source, buf: memoryview) -> int:
+    """Read until ``buf`` is full or the input ends (a pipe hands over less at a time)."""
+    n = 0
+    while n < len(buf):
+        got = source.readinto(buf[n:])
+        if not got:
+            break
+        n += got
+    return n
+
+
+def _take_back(cart: Cartridge, part, start: int) -> None:
+    """Cut the partition back to where the new file began (as if it was never written)."""
+    try:
+        part.locate(start)
+        part.truncate_here()
+        cart.flush()
+    except (CartridgeError, OSError, ValueError):
+        pass                 # the next open cuts a torn tail; a whole record stays, readable
+
+
 def _show_change(c: dict, what: str, as_json: bool) -> None:
     if as_json:
         emit_json(c)

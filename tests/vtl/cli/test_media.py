@@ -314,3 +314,18 @@ def test_cartridge_delete(daemon, tmp_path):
     assert daemon.vtl("cartridge", "delete", loose).stdout.strip() == f"Cartridge {loose} is deleted."
     assert not os.path.exists(loose)
     refused(daemon.vtl("cartridge", "delete", str(tmp_path / "loose"), check=False), "no cartridge here")
+
+
+def test_cartridge_write_into_a_library_cartridge(daemon):
+    """By barcode with the daemon running: the catalog's cartridge, unless a drive holds it;
+    a drive then reads what was written."""
+    payload = os.urandom(3000)
+    cp = subprocess.run([sys.executable, "-m", "vtl.cli", "cartridge", "write", "TST001L8", "--block-size", "1000"],
+                        input=payload, env=daemon.env, capture_output=True, check=True)
+    assert cp.stdout.decode().strip() == "Wrote file 0 of cartridge TST001L8 (partition 0): 3,000 bytes in 3 records of 1000 bytes."
+    daemon.vtl("load", "TST001L8", "st0")
+    refused(daemon.vtl("cartridge", "write", "TST001L8", check=False), "is in drive st0", "vtl unload st0")
+    daemon.vtl("scsi", "st0", "00 00 00 00 00 00")                          # the new-medium unit attention
+    r = daemon.vtl_json("scsi", "st0", "08 00 00 03 e8 00", "--allocation", "1000")
+    import base64
+    assert (r["status"], base64.b64decode(r["data"])) == (0, payload[:1000])
