@@ -40,7 +40,7 @@ from scsi.spc.reservation_state import Reservations
 from scsi.ssc import DrivePersonality, DriveState, TapeDrive
 
 from .config import DriveSpec, LibrarySpec, barcode_problem
-from .store import Store
+from .store import Location, Store
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +131,7 @@ class Library(Inventory):
             self._restore_counters(bay)
             self.bays[d.address] = bay
         self._finish_intents()
+        self._follow_drives()
         self._reconcile()
         super().__init__(self._build_elements(), self.bays)
         c = spec.changer
@@ -222,6 +223,46 @@ class Library(Inventory):
                             barcode, path)
                 os.unlink(os.path.join(path, "cartridge.json"))
         Cartridge.create(path, media, barcode, capacity=capacity, durable=durable).close()
+
+    def _follow_drives(self) -> None:
+        """A cartridge stays in its drive whatever a configuration edit did to the drives'
+        element addresses (they follow the order of the [[library.drive]] tables): a drive
+        now at another address takes its cartridge along, and a drive no longer configured
+        gives its cartridge back to its home slot (or a free slot, or, with none, to the
+        vault).  Without this a cartridge would silently sit in whichever drive took the
+        old address."""
+        before = self.store.drive_elements(self.name)
+        now = {bay.spec.serial.upper(): address for address, bay in self.bays.items()}
+        locations = self.store.locations(self.name)
+        moving = []
+        for loc in locations:
+            serial = before.get(loc.address)
+            if serial is not None and now.get(serial.upper()) != loc.address:
+                moving.append((loc, serial, now.get(serial.upper())))
+        with self.store.transaction() as db:
+            if moving:
+                staying = {loc.address for loc in locations} - {loc.address for loc, _, _ in moving}
+                taken = staying | {new for _, _, new in moving if new is not None}
+                moves: list[tuple[Location, int | None]] = []
+                for loc, serial, new in moving:
+                    if new is None:
+                        home = loc.source if loc.source in self._slot_addresses() and loc.source not in taken \
+                            else self._free_slot(taken)
+                        if home is not None:
+                            taken.add(home)
+                        moves.append((Location(loc.barcode, loc.library, loc.address, None, loc.imported), home))
+                        log.warning("%s: drive %s is no longer configured; its cartridge %s %s", self.name, serial,
+                                    loc.barcode, f"went back to slot {home}" if home is not None
+                                    else "was taken out of the library (no free slot)")
+                    else:
+                        moves.append((loc, new))
+                        log.warning("%s: drive %s moved from element %d to %d with the configuration; its "
+                                    "cartridge %s went along", self.name, serial, loc.address, new, loc.barcode)
+                self.store.rehome(db, self.name, moves)
+            self.store.set_drive_elements(db, self.name, {a: b.spec.serial for a, b in self.bays.items()})
+
+    def _slot_addresses(self) -> set[int]:
+        return set(self.spec.slot_addresses()) | set(self.spec.mailslot_addresses())
 
     def _reconcile(self) -> None:
         """Catalog configured cartridges; rehome cartridges whose element is gone."""

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -100,6 +100,16 @@ CREATE TABLE IF NOT EXISTS settings (
     name  TEXT NOT NULL,
     value TEXT NOT NULL,
     PRIMARY KEY (scope, name)
+);
+""",
+    # 3: which drive (serial) sat at each drive element at the last start, so that a
+    # cartridge stays in its drive when a configuration edit moves or removes drives.
+    3: """
+CREATE TABLE IF NOT EXISTS drive_elements (
+    library TEXT NOT NULL,
+    address INTEGER NOT NULL,
+    serial  TEXT NOT NULL COLLATE NOCASE,
+    PRIMARY KEY (library, address)
 );
 """,
 }
@@ -246,6 +256,25 @@ class Store:
     def take_out(self, db: sqlite3.Connection, barcode: str) -> None:
         """The cartridge leaves the library (exported); the catalog keeps it."""
         db.execute("DELETE FROM locations WHERE barcode=?", (barcode,))
+
+    def rehome(self, db: sqlite3.Connection, library: str, moves: list[tuple[Location, int | None]]) -> None:
+        """Put cartridges of ``library`` at new addresses all at once (so two may swap);
+        None takes one out of the library.  A cartridge put in a slot has no source."""
+        for loc, _ in moves:
+            db.execute("DELETE FROM locations WHERE barcode=?", (loc.barcode,))
+        for loc, address in moves:
+            if address is not None:
+                db.execute("INSERT INTO locations VALUES (?,?,?,?,?)",
+                           (loc.barcode, library, address, loc.source, int(loc.imported)))
+
+    def drive_elements(self, library: str) -> dict[int, str]:
+        """Element address -> serial of the drive there, as of the last start."""
+        return dict(self._query("SELECT address, serial FROM drive_elements WHERE library=?", (library,)))
+
+    def set_drive_elements(self, db: sqlite3.Connection, library: str, elements: dict[int, str]) -> None:
+        db.execute("DELETE FROM drive_elements WHERE library=?", (library,))
+        db.executemany("INSERT INTO drive_elements VALUES (?,?,?)",
+                       [(library, address, serial) for address, serial in elements.items()])
 
     def forget(self, db: sqlite3.Connection, barcode: str) -> None:
         db.execute("DELETE FROM cartridges WHERE barcode=?", (barcode,))

@@ -358,6 +358,50 @@ def test_deleting_a_cartridge_takes_it_out_of_the_node_for_good(tmp_path):
     n.close()
 
 
+def test_a_cartridge_stays_with_its_drive_when_the_configuration_moves_or_removes_drives(tmp_path, caplog):
+    """Drive element addresses follow the order of the [[library.drive]] tables, so an edit
+    can move a drive to another address or remove it: its cartridge goes along with it, or
+    back to a slot; it never appears in another drive."""
+    import logging
+    from support.daemon import DRIVE
+    blocks = [DRIVE.format(personality="IBM_LTO8", n=i, lun=i + 1) for i in range(3)]
+    text = small_config(drives=3)
+    assert "".join(blocks) in text
+    n = Node(loads(text, base=tmp_path, source=tmp_path / "vtl.toml"))
+    lib = n.library()
+    for slot, drive in ((4096, 256), (4097, 257), (4098, 258)):
+        lib.load(slot, drive)
+    lib.move(4100, 4097)                                      # TST001L8's home slot is taken meanwhile
+    n.close()
+
+    edited = text.replace("".join(blocks), blocks[2] + blocks[0])     # TESTDRV1 removed, 2 and 0 swapped about
+    with caplog.at_level(logging.WARNING, logger="vtl.library"):
+        n = Node(loads(edited, base=tmp_path, source=tmp_path / "vtl.toml"))
+    lib = n.library()
+    held = {bay.spec.serial: (address, bay.drive.cartridge.barcode if bay.drive.cartridge else None)
+            for address, bay in lib.bays.items()}
+    assert held == {"TESTDRV2": (256, "TST002L8"), "TESTDRV0": (257, "TST000L8")}
+    assert lib.element(256).barcode == "TST002L8" and lib.element(257).barcode == "TST000L8"
+    home = lib.element_of("TST001L8")
+    assert home.type == ElementType.STORAGE and home.address not in (4097, 4098)
+    assert lib.element(4097).barcode == "TST004L8"
+    warnings = sorted(r.getMessage() for r in caplog.records if "drive TESTDRV" in r.getMessage())
+    assert warnings == [
+        "lib0: drive TESTDRV0 moved from element 256 to 257 with the configuration; its cartridge TST000L8 "
+        "went along",
+        f"lib0: drive TESTDRV1 is no longer configured; its cartridge TST001L8 went back to slot {home.address}",
+        "lib0: drive TESTDRV2 moved from element 258 to 256 with the configuration; its cartridge TST002L8 "
+        "went along"]
+    n.close()
+
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="vtl.library"):
+        n = Node(loads(edited, base=tmp_path, source=tmp_path / "vtl.toml"))   # the same again: nothing moves
+    assert [r for r in caplog.records if "drive TESTDRV" in r.getMessage()] == []
+    assert n.library().bays[257].drive.cartridge.barcode == "TST000L8"
+    n.close()
+
+
 def test_an_unload_or_offline_the_store_cannot_record_changes_nothing(tmp_path):
     """The drive lets go before the move is committed; when the commit fails (the store's
     file system is full) the cartridge goes back into the drive, so the drive, the

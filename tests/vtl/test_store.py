@@ -128,7 +128,11 @@ def test_a_schema_1_store_is_migrated_and_keeps_its_contents(tmp_path):
     old.close()
     s = Store(path)
     assert s.aliases() == [("st0", "tape", "SN[D1]L1")]
-    assert s._query("SELECT value FROM meta WHERE key='schema'") == [("2",)]
+    assert s._query("SELECT value FROM meta WHERE key='schema'") == [("3",)]
     s.save_settings("ndmp", {"enabled": False})
     assert s.settings("ndmp") == {"enabled": False}
+    assert s.drive_elements("lib0") == {}                   # 3: no history yet, so nothing moves
+    with s.transaction() as db:
+        s.set_drive_elements(db, "lib0", {256: "D1"})
+    assert s.drive_elements("lib0") == {256: "D1"}
     s.close()
