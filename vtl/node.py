@@ -68,6 +68,7 @@ class Node:
         self.store = Store(config.state)
         self.libraries: dict[str, Library] = {}
         try:
+            self._follow_renamed_libraries()
             for spec in config.libraries:
                 self.libraries[spec.name] = Library(spec, self.store)
         except Exception:
@@ -85,6 +86,28 @@ class Node:
         """`vtl serve` has started every service (NDMP listening, kernel target attached).
         The control socket answers before that, so a script that needs the rest waits
         for ``ping`` to say ``ready``."""
+
+    def _follow_renamed_libraries(self) -> None:
+        """A library is its changer: renamed in the file (same changer serial), it keeps
+        its cartridges, drives' contents and home cartridges.  Cartridges placed in a
+        library the file no longer has at all stay where the store says (reachable again
+        once it is configured again) and are reported, never dropped."""
+        known = self.store.library_changers()
+        configured = {spec.name: spec.changer.serial for spec in self.config.libraries}
+        by_serial = {serial.upper(): name for name, serial in known.items() if name not in configured}
+        with self.store.transaction() as db:
+            for name, serial in configured.items():
+                old = by_serial.pop(serial.upper(), None)
+                if name not in known and old is not None:
+                    self.store.rename_library(db, old, name)
+                    log.warning("library %s is now called %s (same changer, serial %s): its cartridges "
+                                "went with it", old, name, serial)
+            self.store.set_library_changers(db, configured)
+        for name, count in self.store.placed_libraries().items():
+            if name not in configured:
+                log.warning("the state store places %d cartridge(s) in library %s, which the configuration "
+                            "no longer has: they stay there, out of reach, until a library with that name or "
+                            "its changer's serial is configured again", count, name)
 
     # -- devices ------------------------------------------------------------------------
     def devices(self) -> list[Device]:

@@ -103,13 +103,19 @@ CREATE TABLE IF NOT EXISTS settings (
 );
 """,
     # 3: which drive (serial) sat at each drive element at the last start, so that a
-    # cartridge stays in its drive when a configuration edit moves or removes drives.
+    # cartridge stays in its drive when a configuration edit moves or removes drives; and
+    # each library's changer serial, so that a library renamed in the file keeps its
+    # cartridges.
     3: """
 CREATE TABLE IF NOT EXISTS drive_elements (
     library TEXT NOT NULL,
     address INTEGER NOT NULL,
     serial  TEXT NOT NULL COLLATE NOCASE,
     PRIMARY KEY (library, address)
+);
+CREATE TABLE IF NOT EXISTS library_changers (
+    library TEXT PRIMARY KEY,
+    serial  TEXT NOT NULL COLLATE NOCASE
 );
 """,
 }
@@ -275,6 +281,23 @@ class Store:
         db.execute("DELETE FROM drive_elements WHERE library=?", (library,))
         db.executemany("INSERT INTO drive_elements VALUES (?,?,?)",
                        [(library, address, serial) for address, serial in elements.items()])
+
+    def library_changers(self) -> dict[str, str]:
+        """Library name -> changer serial, as of the last start."""
+        return dict(self._query("SELECT library, serial FROM library_changers"))
+
+    def set_library_changers(self, db: sqlite3.Connection, changers: dict[str, str]) -> None:
+        db.execute("DELETE FROM library_changers")
+        db.executemany("INSERT INTO library_changers VALUES (?,?)", list(changers.items()))
+
+    def rename_library(self, db: sqlite3.Connection, old: str, new: str) -> None:
+        """Everything the store keeps of library ``old`` is library ``new``'s from now on."""
+        for table in ("cartridges", "locations", "drive_elements"):
+            db.execute(f"UPDATE {table} SET library=? WHERE library=?", (new, old))
+
+    def placed_libraries(self) -> dict[str, int]:
+        """Library name -> how many cartridges the store places in it."""
+        return dict(self._query("SELECT library, COUNT(*) FROM locations GROUP BY library"))
 
     def forget(self, db: sqlite3.Connection, barcode: str) -> None:
         db.execute("DELETE FROM cartridges WHERE barcode=?", (barcode,))

@@ -402,6 +402,48 @@ def test_a_cartridge_stays_with_its_drive_when_the_configuration_moves_or_remove
     n.close()
 
 
+def test_a_library_renamed_in_the_file_keeps_its_cartridges(tmp_path, caplog):
+    """A library is its changer: renamed with the same changer serial, its slots and drives
+    keep their cartridges.  A library the file no longer has (another name and another
+    changer) keeps them in the store, out of reach and reported, until it is back."""
+    import logging
+    from vtl.daemon.methods import call
+    text = small_config()
+    n = Node(loads(text, base=tmp_path, source=tmp_path / "vtl.toml"))
+    n.library().load(4096, 256)
+    n.close()
+
+    def start(config: str) -> Node:
+        return Node(loads(config, base=tmp_path, source=tmp_path / "vtl.toml"))
+
+    renamed = text.replace('name = "lib0"', 'name = "tapes"')
+    with caplog.at_level(logging.WARNING, logger="vtl.node"):
+        n = start(renamed)
+    assert [r.getMessage() for r in caplog.records] == [
+        "library lib0 is now called tapes (same changer, serial TESTCHG0): its cartridges went with it"]
+    lib = n.library("tapes")
+    assert lib.bays[256].drive.cartridge.barcode == "TST000L8"
+    assert [e.barcode for e in slots(lib) if e.full] == [f"TST{i:03d}L8" for i in range(1, 8)]
+    assert {e.library for e in n.store.catalog()} == {"tapes"}
+    n.close()
+
+    caplog.clear()
+    gone = renamed.replace('name = "tapes"', 'name = "other"').replace('serial = "TESTCHG0"', 'serial = "OTHERCHG"')
+    with caplog.at_level(logging.WARNING, logger="vtl.node"):
+        n = start(gone)
+    assert [r.getMessage() for r in caplog.records] == [
+        "the state store places 8 cartridge(s) in library tapes, which the configuration no longer has: they "
+        "stay there, out of reach, until a library with that name or its changer's serial is configured again"]
+    assert all(not e.full for e in n.library("other").elements())
+    listed = call(n, "cartridge.list", {})
+    assert {(c["library"], c["element"]) for c in listed} == {("tapes", "unconfigured library")}
+    n.close()
+
+    n = start(renamed)                                         # and back: everything where it was
+    assert n.library("tapes").bays[256].drive.cartridge.barcode == "TST000L8"
+    n.close()
+
+
 def test_an_unload_or_offline_the_store_cannot_record_changes_nothing(tmp_path):
     """The drive lets go before the move is committed; when the commit fails (the store's
     file system is full) the cartridge goes back into the drive, so the drive, the

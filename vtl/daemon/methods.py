@@ -353,7 +353,8 @@ def cartridge_list(node: Node, library: str | None = None) -> list[dict[str, Any
         loc = where.get(entry.barcode.upper())
         kind = None
         if loc is not None:
-            kind = node.library(loc.library).element(loc.address).type.name.lower()
+            lib = node.libraries.get(loc.library)
+            kind = lib.element(loc.address).type.name.lower() if lib is not None else "unconfigured library"
         out.append({"barcode": entry.barcode, "media": entry.media, "library": loc.library if loc else None,
                     "address": loc.address if loc else None, "element": kind or "vault",
                     "loads": entry.loads, "moves": entry.moves, "path": entry.path})
