@@ -40,7 +40,7 @@ from scsi.spc.reservation_state import Reservations
 from scsi.ssc import DrivePersonality, DriveState, TapeDrive
 
 from .config import DriveSpec, LibrarySpec, barcode_problem
-from .store import Location, Store
+from .store import LibraryLayout, Location, Store
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +132,7 @@ class Library(Inventory):
             self.bays[d.address] = bay
         self._finish_intents()
         self._follow_drives()
+        self._follow_renumbering()
         self._reconcile()
         super().__init__(self._build_elements(), self.bays)
         c = spec.changer
@@ -260,6 +261,48 @@ class Library(Inventory):
                                     "cartridge %s went along", self.name, serial, loc.address, new, loc.barcode)
                 self.store.rehome(db, self.name, moves)
             self.store.set_drive_elements(db, self.name, {a: b.spec.serial for a, b in self.bays.items()})
+
+    def _follow_renumbering(self) -> None:
+        """Slots and mailslots renumbered in the file (another ``addresses.storage`` or
+        ``addresses.import_export``) keep their cartridges: the n-th slot is the n-th slot
+        whatever its address.  A cartridge whose slot is gone (fewer slots) takes the
+        first free one, or, with none, leaves the library, as in :meth:`_reconcile`."""
+        spec = self.spec
+        now = LibraryLayout(spec.changer.serial, spec.addresses.storage, spec.slots,
+                            spec.addresses.import_export, spec.mailslots)
+        before = self.store.library_layouts().get(self.name)
+        with self.store.transaction() as db:
+            if before is not None and (before.storage, before.import_export) != (now.storage, now.import_export):
+                kinds = ((before.storage, before.slots, now.storage, now.slots),
+                         (before.import_export, before.mailslots, now.import_export, now.mailslots))
+
+                def renumbered(address: int | None) -> int | None:
+                    """The same slot's new address; -1 for a slot that is gone."""
+                    for old_first, old_count, new_first, new_count in kinds:
+                        if address is not None and old_first <= address < old_first + old_count:
+                            index = address - old_first
+                            return new_first + index if index < new_count else -1
+                    return address
+                locations = self.store.locations(self.name)
+                changed = [(loc, renumbered(loc.address)) for loc in locations
+                           if renumbered(loc.address) != loc.address or renumbered(loc.source) != loc.source]
+                taken = {loc.address for loc in locations} - {loc.address for loc, _ in changed}
+                taken |= {new for _, new in changed if new != -1}
+                moves: list[tuple[Location, int | None]] = []
+                for loc, new in changed:
+                    source = renumbered(loc.source)
+                    if new == -1:
+                        new = self._free_slot(taken)
+                        if new is not None:
+                            taken.add(new)
+                        source = None
+                    moves.append((Location(loc.barcode, loc.library, loc.address,
+                                           None if source == -1 else source, loc.imported), new))
+                self.store.rehome(db, self.name, moves)
+                log.warning("%s: slots renumbered with the configuration (storage from %d, was %d; mailslots "
+                            "from %d, was %d): %d cartridge(s) kept their places", self.name, now.storage,
+                            before.storage, now.import_export, before.import_export, len(moves))
+            self.store.set_library_layout(db, self.name, now)
 
     def _slot_addresses(self) -> set[int]:
         return set(self.spec.slot_addresses()) | set(self.spec.mailslot_addresses())

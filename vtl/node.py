@@ -92,9 +92,9 @@ class Node:
         its cartridges, drives' contents and home cartridges.  Cartridges placed in a
         library the file no longer has at all stay where the store says (reachable again
         once it is configured again) and are reported, never dropped."""
-        known = self.store.library_changers()
+        known = self.store.library_layouts()
         configured = {spec.name: spec.changer.serial for spec in self.config.libraries}
-        by_serial = {serial.upper(): name for name, serial in known.items() if name not in configured}
+        by_serial = {lay.changer.upper(): name for name, lay in known.items() if name not in configured}
         with self.store.transaction() as db:
             for name, serial in configured.items():
                 old = by_serial.pop(serial.upper(), None)
@@ -102,7 +102,6 @@ class Node:
                     self.store.rename_library(db, old, name)
                     log.warning("library %s is now called %s (same changer, serial %s): its cartridges "
                                 "went with it", old, name, serial)
-            self.store.set_library_changers(db, configured)
         for name, count in self.store.placed_libraries().items():
             if name not in configured:
                 log.warning("the state store places %d cartridge(s) in library %s, which the configuration "

@@ -104,8 +104,8 @@ CREATE TABLE IF NOT EXISTS settings (
 """,
     # 3: which drive (serial) sat at each drive element at the last start, so that a
     # cartridge stays in its drive when a configuration edit moves or removes drives; and
-    # each library's changer serial, so that a library renamed in the file keeps its
-    # cartridges.
+    # each library's changer serial and first slot and mailslot addresses, so that a
+    # library renamed in the file keeps its cartridges, and renumbered slots keep theirs.
     3: """
 CREATE TABLE IF NOT EXISTS drive_elements (
     library TEXT NOT NULL,
@@ -113,12 +113,25 @@ CREATE TABLE IF NOT EXISTS drive_elements (
     serial  TEXT NOT NULL COLLATE NOCASE,
     PRIMARY KEY (library, address)
 );
-CREATE TABLE IF NOT EXISTS library_changers (
-    library TEXT PRIMARY KEY,
-    serial  TEXT NOT NULL COLLATE NOCASE
+CREATE TABLE IF NOT EXISTS library_layouts (
+    library       TEXT PRIMARY KEY,
+    changer       TEXT NOT NULL COLLATE NOCASE,
+    storage       INTEGER NOT NULL,
+    slots         INTEGER NOT NULL,
+    import_export INTEGER NOT NULL,
+    mailslots     INTEGER NOT NULL
 );
 """,
 }
+
+
+@dataclass(frozen=True)
+class LibraryLayout:
+    changer: str          # the changer's serial: what a library is, whatever its name
+    storage: int          # first storage slot address
+    slots: int
+    import_export: int    # first mailslot address
+    mailslots: int
 
 
 @dataclass(frozen=True)
@@ -282,17 +295,20 @@ class Store:
         db.executemany("INSERT INTO drive_elements VALUES (?,?,?)",
                        [(library, address, serial) for address, serial in elements.items()])
 
-    def library_changers(self) -> dict[str, str]:
-        """Library name -> changer serial, as of the last start."""
-        return dict(self._query("SELECT library, serial FROM library_changers"))
+    def library_layouts(self) -> dict[str, LibraryLayout]:
+        """Library name -> its changer serial and first slot and mailslot addresses, as of
+        the last start."""
+        return {r[0]: LibraryLayout(*r[1:]) for r in self._query(
+            "SELECT library, changer, storage, slots, import_export, mailslots FROM library_layouts")}
 
-    def set_library_changers(self, db: sqlite3.Connection, changers: dict[str, str]) -> None:
-        db.execute("DELETE FROM library_changers")
-        db.executemany("INSERT INTO library_changers VALUES (?,?)", list(changers.items()))
+    def set_library_layout(self, db: sqlite3.Connection, library: str, layout: LibraryLayout) -> None:
+        db.execute("INSERT OR REPLACE INTO library_layouts VALUES (?,?,?,?,?,?)",
+                   (library, layout.changer, layout.storage, layout.slots, layout.import_export,
+                    layout.mailslots))
 
     def rename_library(self, db: sqlite3.Connection, old: str, new: str) -> None:
         """Everything the store keeps of library ``old`` is library ``new``'s from now on."""
-        for table in ("cartridges", "locations", "drive_elements"):
+        for table in ("cartridges", "locations", "drive_elements", "library_layouts"):
             db.execute(f"UPDATE {table} SET library=? WHERE library=?", (new, old))
 
     def placed_libraries(self) -> dict[str, int]:

@@ -444,6 +444,46 @@ def test_a_library_renamed_in_the_file_keeps_its_cartridges(tmp_path, caplog):
     n.close()
 
 
+def test_renumbered_slots_keep_their_cartridges(tmp_path, caplog):
+    """New first addresses for slots and mailslots: the n-th slot keeps its cartridge and
+    a drive's cartridge its home slot.  Fewer slots at the same time: the cartridges of
+    the slots that are gone take free ones; none is lost."""
+    import logging
+    text = small_config()
+    n = Node(loads(text, base=tmp_path, source=tmp_path / "vtl.toml"))
+    lib = n.library()
+    lib.move(4096, 4105)                                      # TST000L8 to the 10th slot
+    lib.load(4098, 256)                                       # TST002L8 into a drive, home 4098
+    lib.move(4101, 17)                                        # TST005L8 into the second mailslot
+    before = {e.barcode: (e.type, e.address) for e in lib.elements() if e.full}
+    n.close()
+
+    moved = text.replace("mailslots = 2\n", "mailslots = 2\naddresses = { storage = 1000, import_export = 30 }\n")
+    assert moved != text
+    with caplog.at_level(logging.WARNING, logger="vtl.library"):
+        n = Node(loads(moved, base=tmp_path, source=tmp_path / "vtl.toml"))
+    lib = n.library()
+    after = {e.barcode: (e.type, e.address) for e in lib.elements() if e.full}
+
+    def shifted(kind, address):
+        return kind, {ElementType.STORAGE: address - 4096 + 1000,
+                      ElementType.IMPORT_EXPORT: address - 16 + 30}.get(kind, address)
+    assert after == {b: shifted(*where) for b, where in before.items()}
+    assert lib.element(256).source == 1002 and lib.bays[256].drive.cartridge.barcode == "TST002L8"
+    assert any("slots renumbered" in r.getMessage() for r in caplog.records)
+    n.close()
+
+    fewer = moved.replace("slots = 12", "slots = 9").replace("storage = 1000", "storage = 2000")
+    assert fewer.count("slots = 9") == 1
+    n = Node(loads(fewer, base=tmp_path, source=tmp_path / "vtl.toml"))
+    lib = n.library()
+    full = {e.barcode: e for e in lib.elements() if e.full}
+    assert set(full) == set(before)                           # every cartridge is still in the library
+    assert full["TST001L8"].address == 2001 and full["TST005L8"].address == 31
+    assert full["TST000L8"].type == ElementType.STORAGE and 2000 <= full["TST000L8"].address < 2009
+    n.close()
+
+
 def test_an_unload_or_offline_the_store_cannot_record_changes_nothing(tmp_path):
     """The drive lets go before the move is committed; when the commit fails (the store's
     file system is full) the cartridge goes back into the drive, so the drive, the

@@ -131,7 +131,7 @@ def test_a_schema_1_store_is_migrated_and_keeps_its_contents(tmp_path):
     assert s._query("SELECT value FROM meta WHERE key='schema'") == [("3",)]
     s.save_settings("ndmp", {"enabled": False})
     assert s.settings("ndmp") == {"enabled": False}
-    assert s.drive_elements("lib0") == {}                   # 3: no history yet, so nothing moves
+    assert s.drive_elements("lib0") == {} and s.library_layouts() == {}     # 3: no history yet
     with s.transaction() as db:
         s.set_drive_elements(db, "lib0", {256: "D1"})
     assert s.drive_elements("lib0") == {256: "D1"}
