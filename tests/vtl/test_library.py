@@ -437,6 +437,8 @@ def test_a_library_renamed_in_the_file_keeps_its_cartridges(tmp_path, caplog):
     assert all(not e.full for e in n.library("other").elements())
     listed = call(n, "cartridge.list", {})
     assert {(c["library"], c["element"]) for c in listed} == {("tapes", "unconfigured library")}
+    info = call(n, "cartridge.info", {"barcode": "TST003L8"})
+    assert (info["library"], info["element"], info["address"]) == ("tapes", "unconfigured library", 4099)
     n.close()
 
     n = start(renamed)                                         # and back: everything where it was

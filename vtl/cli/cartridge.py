@@ -45,6 +45,8 @@ def _daemon(target: str | None) -> bool:
 def _where(c: dict) -> str:
     if c.get("library") is None:
         return "outside the libraries (exported)"
+    if c["element"] == "unconfigured library":
+        return f"library {c['library']}, element {c['address']}, which the configuration no longer has"
     kind = {"storage": "slot", "import_export": "mailslot", "data_transfer": "drive"}.get(c["element"], c["element"])
     return f"{c['library']} {kind} {c['address']}"
 

@@ -317,9 +317,13 @@ def _cartridge_where(node: Node, barcode: str) -> tuple[Library | None, Element 
 
 
 def _cartridge_view(node: Node, cart: Cartridge, lib: Library | None, el: Element | None) -> dict[str, Any]:
+    library, address, element = (lib.name, el.address, el.type.name.lower()) if lib and el else (None, None, "vault")
+    if el is None:
+        loc = node.store.location(cart.barcode)
+        if loc is not None:                  # placed in a library the configuration no longer has
+            library, address, element = loc.library, loc.address, "unconfigured library"
     return {"barcode": cart.barcode, "media": cart.media.name, "path": cart.path,
-            "library": lib.name if lib else None, "address": el.address if el else None,
-            "element": el.type.name.lower() if el else "vault",
+            "library": library, "address": address, "element": element,
             "capacity": cart.capacity, "used": sum(p.end for p in cart.partitions),
             "write_protected": cart.write_protected, "read_only": cart.read_only, "worm": cart.worm,
             "cleaning": cart.cleaning, "partitions": len(cart.partitions), "loads": cart.mam_int(0x0003),
