@@ -111,11 +111,29 @@ def _nested(a: str, b: str) -> bool:
     return a == b or a.startswith(b.rstrip("/") + "/") or b.startswith(a.rstrip("/") + "/")
 
 
+def own_files_problem(node: NodeConfig, directory: Path, read_only: bool) -> str | None:
+    """Why a writable volume at ``directory`` would let a restore overwrite this node's own
+    files (its state store, its control socket, a library's cartridges), or None.  Such a
+    volume may still be read-only: backing the node's files up harms nothing."""
+    if read_only:
+        return None
+    here = _real(directory)
+    own = [("its state store", node.state), ("its control socket", node.socket)]
+    own += [(f"the cartridges of library {lib.name}", lib.storage) for lib in node.libraries]
+    for what, path in own:
+        there = _real(Path(path))
+        if there == here or there.startswith(here.rstrip("/") + "/") or (
+                what.startswith("the cartridges") and here.startswith(there.rstrip("/") + "/")):
+            return f"{directory} holds this node's own files ({what}, {path}), which a restore would overwrite"
+    return None
+
+
 # -- the [[volume]] tables ----------------------------------------------------------------------
 
 
 class _Reader:
     def __init__(self, node: NodeConfig) -> None:
+        self.node = node
         self.label = str(node.source) if node.source is not None else "<configuration>"
         self.base = node.source.parent if node.source is not None else node.state.parent
         self._lines: _Lines | None = None
@@ -162,6 +180,10 @@ class _Reader:
                 self.fail((index, "name"), f"the volume {spec.name} is defined twice (also in [[volume]] "
                           f"number {names[spec.name] + 1}).", "give every volume one table.")
             names[spec.name] = index
+            problem = own_files_problem(self.node, spec.path, spec.read_only)
+            if problem:
+                self.fail((index, "path"), f"{problem}.", "add read_only = true (backups only), or choose a "
+                          "directory that does not hold them.")
             for other_index, other in enumerate(specs):
                 if _nested(_real(spec.path), _real(other.path)):
                     self.fail((index, "path"), f"the directory {spec.path} of {spec.name} and the directory "
@@ -265,6 +287,10 @@ def create_volume(config: NodeConfig, store: Store, name: str, path: str, *, rea
         except SnapshotError as e:
             raise VolumeError(f"--snapshot {method} cannot be used on {directory}: {e.reason}; use "
                               "--snapshot auto to take the best method there.") from None
+    problem = own_files_problem(config, directory, read_only)
+    if problem:
+        raise VolumeError(f"{problem[:1].upper()}{problem[1:]}. Make it --read-only (backups only), or "
+                          "choose a directory that does not hold them.")
     with _LOCK:
         existing = node_volumes(config, store)
         for spec in existing:

@@ -310,3 +310,21 @@ def test_node_backend_lists_configured_and_created_volumes_at_once(tmp_path, dir
             resolve(backend.volumes(), "/vs2/data/some/dir")
     finally:
         node.close()
+
+
+def test_a_writable_volume_may_not_hold_the_nodes_own_files(tmp_path, setup):
+    """A restore into it could overwrite the state store, the control socket or cartridges
+    under the running daemon; read-only (backups only), it may."""
+    config, store = setup
+    storage = config.libraries[0].storage
+    storage.mkdir(parents=True, exist_ok=True)
+    for path, what in ((tmp_path, "its state store"), (storage.parent, "the cartridges of library lib0"),
+                       (storage / "TST000L8", "the cartridges of library lib0")):
+        path.mkdir(exist_ok=True)
+        with pytest.raises(VolumeError, match=rf"holds this node's own files \({what}, .*--read-only"):
+            create_volume(config, store, "/vs1/own", str(path))
+    assert create_volume(config, store, "/vs1/own", str(storage.parent), read_only=True).read_only
+    error = refused(tmp_path, f'[[volume]]\nname = "/vs1/all"\npath = "{tmp_path}"\n')
+    assert "holds this node's own files (its state store" in str(error) and "read_only = true" in error.fix
+    assert [v.name for v in parse(tmp_path, f'[[volume]]\nname = "/vs1/all"\npath = "{tmp_path}"\n'
+                                            'read_only = true\n')] == ["/vs1/all"]
