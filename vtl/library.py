@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Iterable
 
 from images.cartridge import Cartridge, CartridgeError
-from images.cartridge.media import media_for_barcode, media_type
+from images.cartridge.media import MediaType, media_for_barcode, media_type
 from scsi.smc import DriveBay, Element, ElementType, Inventory, MediumChanger, MoveRefused, Refusal
 from scsi.spc.reservation_state import Reservations
 from scsi.ssc import DrivePersonality, DriveState, TapeDrive
@@ -190,10 +190,11 @@ class Library(Inventory):
                 if address is not None and db.execute("SELECT 1 FROM locations WHERE library=? AND address=?",
                                                       (self.name, address)).fetchone():
                     address = None
-            self._make(intent.barcode, intent.detail["media"], intent.detail.get("capacity"), intent.detail["path"])
+            made = self._make(intent.barcode, intent.detail["media"], intent.detail.get("capacity"),
+                              intent.detail["path"])
             os.sync()
             with self.store.transaction() as db:
-                self.store.add_cartridge(db, intent.barcode, self.name, intent.detail["media"],
+                self.store.add_cartridge(db, intent.barcode, self.name, made,
                                          intent.detail["path"], address,
                                          imported=bool(intent.detail.get("imported")), intent=intent.id)
             log.info("%s: finished creating cartridge %s after a restart", self.name, intent.barcode)
@@ -212,18 +213,26 @@ class Library(Inventory):
                         shown, self.storage)
 
     @staticmethod
-    def _make(barcode: str, media: str, capacity: int | None, path: str, *, durable: bool = False) -> None:
-        """The cartridge directory, unless a whole one is already there.  A label a crash left
-        half-written (we know it is ours: the intent says so) is made again."""
+    def _make(barcode: str, media: str, capacity: int | None, path: str, *, durable: bool = False) -> str:
+        """The cartridge directory, unless a whole one is already there (one a crash left made
+        but not cataloged, or one an operator put there): returns the media type of what is
+        there now, to catalog.  A label a crash left half-written (we know it is ours: the
+        intent says so) is made again."""
         if os.path.exists(os.path.join(path, "cartridge.json")):
             try:
-                Cartridge.open(path).close()
-                return
-            except CartridgeError:
+                with Cartridge.open(path, read_only=True) as cart:
+                    if cart.barcode.upper() != barcode.upper():
+                        raise CartridgeError(f"{path} holds cartridge {cart.barcode}, not {barcode}. Fix: move "
+                                             f"that directory to {cart.barcode}, or take it away.")
+                    return cart.media.name
+            except CartridgeError as e:
+                if "holds cartridge" in str(e) or "in use" in str(e):
+                    raise
                 log.warning("cartridge %s at %s was half made when the daemon stopped; making it again",
                             barcode, path)
                 os.unlink(os.path.join(path, "cartridge.json"))
-        Cartridge.create(path, media, barcode, capacity=capacity, durable=durable).close()
+        with Cartridge.create(path, media, barcode, capacity=capacity, durable=durable) as cart:
+            return cart.media.name
 
     def _follow_drives(self) -> None:
         """A cartridge stays in its drive whatever a configuration edit did to the drives'
@@ -343,12 +352,12 @@ class Library(Inventory):
             (cs.barcode, dict(library=self.name, path=str(self.cartridge_path(cs.barcode)), media=cs.media,
                               capacity=cs.capacity, address=address, imported=False))
             for cs, address in todo])
-        for cs, _ in todo:
-            self._make(cs.barcode, cs.media, cs.capacity, str(self.cartridge_path(cs.barcode)))
+        made = [self._make(cs.barcode, cs.media, cs.capacity, str(self.cartridge_path(cs.barcode)))
+                for cs, _ in todo]
         os.sync()
         with self.store.transaction() as db:
-            for (cs, address), intent in zip(todo, ids, strict=True):
-                self.store.add_cartridge(db, cs.barcode, self.name, cs.media, str(self.cartridge_path(cs.barcode)),
+            for (cs, address), intent, media in zip(todo, ids, made, strict=True):
+                self.store.add_cartridge(db, cs.barcode, self.name, media, str(self.cartridge_path(cs.barcode)),
                                          address, intent=intent)
         log.info("%s: %d cartridges created", self.name, len(todo))
 
@@ -365,7 +374,7 @@ class Library(Inventory):
         intent = self.store.intend("create", barcode, library=self.name, path=path, media=media,
                                    capacity=capacity, address=address, imported=imported)
         try:
-            self._make(barcode, media, capacity, path, durable=True)
+            media = self._make(barcode, media, capacity, path, durable=True)
         except (OSError, CartridgeError) as e:
             # Refused now, so it must not appear at the next start either: the intent ends here.
             with contextlib.suppress(sqlite3.Error):
@@ -491,6 +500,8 @@ class Library(Inventory):
                     Cartridge.open(entry.path).close()
                 except CartridgeError as e:
                     raise LibraryError(f"Cartridge {barcode} cannot be imported: {e}") from None
+            elif os.path.exists(self.cartridge_path(barcode) / "cartridge.json"):
+                mt = self._adoptable(barcode, media)     # files already there: that cartridge goes in
             else:
                 try:
                     mt = media_type(media) if media else media_for_barcode(barcode)
@@ -512,6 +523,26 @@ class Library(Inventory):
                 self._importing = None
             self.changer.medium_changed_by_operator()
             return free[0]
+
+    def _adoptable(self, barcode: str, media: str | None) -> MediaType:
+        """The media of the cartridge files already in the storage under ``barcode`` (put
+        there by hand, or kept by `vtl cartridge delete --keep-files`), which an import
+        takes in as they are; refused if they are not that cartridge or not that media."""
+        path = self.cartridge_path(barcode)
+        try:
+            with Cartridge.open(str(path), read_only=True) as cart:
+                if cart.barcode.upper() != barcode.upper():
+                    raise LibraryError(f"Cartridge {barcode} cannot be imported: {path} holds cartridge "
+                                       f"{cart.barcode}. Fix: move that directory to {cart.barcode}, or take "
+                                       "it away.")
+                mt = cart.media
+        except CartridgeError as e:
+            raise LibraryError(f"Cartridge {barcode} cannot be imported: {e}") from None
+        if media and media_type(media).name != mt.name:
+            raise LibraryError(f"Cartridge {barcode} cannot be imported as {media_type(media).name}: {path} "
+                               f"already holds it as {mt.name} media. Leave out --media to take it in as it "
+                               "is, or delete it first (vtl cartridge delete PATH).")
+        return mt
 
     def carry_in(self, element: Element, barcode: str) -> None:
         """Persist an import: catalog a new cartridge (journalled) or place one from the vault."""

@@ -486,6 +486,25 @@ def test_renumbered_slots_keep_their_cartridges(tmp_path, caplog):
     n.close()
 
 
+def test_import_takes_in_files_already_in_the_storage_as_they_are(node, tmp_path):
+    """Cartridge files put into the library's storage by hand are imported with their own
+    media type (the catalog agreed with the request, not the label, before); a directory
+    holding another barcode's cartridge is refused."""
+    import shutil
+    storage = tmp_path / "cartridges" / "lib0"
+    with Cartridge.create(str(storage / "HAND00L9"), "LTO9", capacity=4 << 20) as cart:
+        cart.active.write(memoryview(b"by hand"))
+    lib = node.library()
+    with pytest.raises(LibraryError, match="cannot be imported as LTO8: .* already holds it as LTO9"):
+        lib.import_cartridge("HAND00L9", "LTO8")
+    el = lib.import_cartridge("hand00l9")
+    assert el.barcode == "HAND00L9" and node.store.entry("HAND00L9").media == "LTO9"
+    shutil.copytree(storage / "HAND00L9", storage / "OTHR00L9")
+    with pytest.raises(LibraryError, match=r"OTHR00L9 holds cartridge HAND00L9\. Fix: move that directory"):
+        lib.import_cartridge("OTHR00L9")
+    assert node.store.entry("OTHR00L9") is None
+
+
 def test_an_unload_or_offline_the_store_cannot_record_changes_nothing(tmp_path):
     """The drive lets go before the move is committed; when the commit fails (the store's
     file system is full) the cartridge goes back into the drive, so the drive, the

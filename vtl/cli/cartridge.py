@@ -486,8 +486,9 @@ def delete(target: str, keep_files: bool, as_json: bool) -> None:
         click.echo(f"Cartridge {r['barcode']} is deleted from the catalog; {what}.")
         _say_what_is_left(r["path"], r["left"])
         for library in r["configured"]:
-            click.echo(f"It is one of library {library}'s configured cartridges, so the next start makes "
-                       "a blank one again; remove it from [[library.cartridge]] to be rid of it.")
+            again = "a blank one again" if r["files_deleted"] else "it again, from the files kept"
+            click.echo(f"It is one of library {library}'s configured cartridges, so the next start puts "
+                       f"{again} into the library; remove it from [[library.cartridge]] to be rid of it.")
         return
     if keep_files:
         fail("--keep-files is for a cartridge of the running daemon's catalog (give its barcode); "

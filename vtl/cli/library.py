@@ -163,7 +163,8 @@ def import_(barcode: str, media: str | None, capacity: str | None, library: str 
     if as_json:
         emit_json(r)
         return
-    click.echo(f"Imported {r['barcode']} into mailslot {r['address']} of library {r['library']}.")
+    click.echo(f"Imported {r['barcode']} into mailslot {r['address']} of library {r['library']}"
+               f"{', with the cartridge files already at ' + r['adopted'] if r.get('adopted') else ''}.")
 
 
 @click.command(short_help="Take a cartridge out of its library.")

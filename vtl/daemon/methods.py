@@ -296,8 +296,10 @@ def import_(node: Node, barcode: str, media: str | None = None, capacity: str | 
         cap = parse_size(capacity) if capacity else None
     except ValueError as e:
         raise ApiError(f"Bad capacity: {e}.") from None
+    kept = lib.cartridge_path(barcode.upper())
+    adopted = node.store.entry(barcode) is None and (kept / "cartridge.json").exists()
     el = lib.import_cartridge(barcode, media, cap)
-    return element_view(lib, el)
+    return {**element_view(lib, el), "adopted": str(kept) if adopted else None}
 
 
 @method("export")
@@ -374,6 +376,12 @@ def cartridge_info(node: Node, barcode: str) -> dict[str, Any]:
 def cartridge_create(node: Node, barcode: str, media: str | None = None, capacity: str | None = None,
                      library: str | None = None) -> dict[str, Any]:
     """A new cartridge straight into the library's mailslot, as an operator would hand it in."""
+    lib = node.library(library)
+    kept = lib.cartridge_path(barcode.upper())
+    if node.store.entry(barcode) is None and (kept / "cartridge.json").exists():
+        raise ApiError(f"A cartridge {barcode.upper()} already exists at {kept}, outside the catalog. "
+                       f"`vtl import {barcode.upper()}` takes it in as it is; `vtl cartridge delete {kept}` "
+                       "deletes it.")
     return import_(node, barcode, media, capacity, library)
 
 

@@ -298,7 +298,8 @@ def test_cartridge_delete(daemon, tmp_path):
             "is cartridge TST002L8 of the running node's catalog", "vtl cartridge delete TST002L8")
     out = daemon.vtl("cartridge", "delete", "TST002L8").stdout.splitlines()
     assert out[0] == "Cartridge TST002L8 is deleted from the catalog; its files were deleted."
-    assert out[1].startswith("It is one of library lib0's configured cartridges, so the next start makes")
+    assert out[1].startswith("It is one of library lib0's configured cartridges, so the next start puts a "
+                             "blank one again into the library")
     assert not os.path.exists(path)
     assert "TST002L8" not in [c["barcode"] for c in daemon.vtl_json("cartridge", "list")]
     refused(daemon.vtl("cartridge", "delete", "TST002L8", check=False), "No cartridge has barcode 'TST002L8'")
@@ -306,6 +307,14 @@ def test_cartridge_delete(daemon, tmp_path):
     daemon.vtl("export", "TST003L8")
     r = daemon.vtl_json("cartridge", "delete", "TST003L8", "--keep-files")
     assert (r["files_deleted"], os.path.exists(os.path.join(r["path"], "cartridge.json"))) == (False, True)
+    # its files are still in the storage: create refuses, import takes them in as they are
+    refused(daemon.vtl("cartridge", "create", "TST003L8", check=False),
+            "already exists at", "outside the catalog", "vtl import TST003L8")
+    refused(daemon.vtl("import", "TST003L8", "--media", "LTO9", check=False),
+            "cannot be imported as LTO9", "already holds it as LTO8 media", "Leave out --media")
+    text = daemon.vtl("import", "TST003L8").stdout.strip()
+    assert text == f"Imported TST003L8 into mailslot 16 of library lib0, with the cartridge files already at {r['path']}."
+    assert daemon.vtl_json("cartridge", "info", "TST003L8")["media"] == "LTO8"
 
     # a cartridge that is no one's: by path, while the daemon runs
     loose = str(tmp_path / "loose" / "LOOSE0L8")
