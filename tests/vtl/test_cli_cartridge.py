@@ -57,6 +57,8 @@ def test_errors_are_sentences_not_tracebacks(tmp_path):
     assert p.returncode == 1 and b"vtl cartridge create" in p.stderr
     p = vtl("cartridge", "read", "A00001L8", "--file", "3", home=tmp_path, check=False)
     assert p.returncode == 1 and b"has no file 3" in p.stderr
+    p = vtl("cartridge", "list", str(tmp_path / "nowhere"), home=tmp_path, check=False)
+    assert p.returncode == 1 and b"is not a directory (it does not exist)" in p.stderr
 
 
 def test_read_hands_a_tape_file_to_tar(tmp_path):

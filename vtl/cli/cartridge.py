@@ -246,6 +246,9 @@ def list_(directory: str | None, library: str | None, as_json: bool) -> None:
     if library is not None:
         fail("--library needs a running vtl serve (a directory of cartridges belongs to no library).")
     root = Path(directory) if directory else cartridge_dir()
+    if directory and not root.is_dir():
+        fail(f"{root} is not a directory{'' if root.exists() else ' (it does not exist)'}; give the "
+             "directory that holds the cartridges.")
     rows = []
     if root.is_dir():
         for child in sorted(root.iterdir()):
