@@ -370,8 +370,8 @@ def write(target: str, block_size: int, partition: int, compression: str, input_
     """Append one tape file (records, then a filemark) at the end of data, from standard
     input: the counterpart of `read`, e.g. `tar cf - DIR | vtl cartridge write A00001L8`.
 
-    All or nothing: if the input fails or the cartridge fills up, what was appended is
-    taken back out. A cartridge in a drive is held by the drive; unload it first.
+    If the input fails, the cartridge fills up or the command is interrupted, what was
+    appended is taken back out. A cartridge in a drive is held by the drive; unload it first.
     """
     from images.cartridge import EndOfMedium, WormOverwrite, WriteProtected
     from images.cartridge.compression import parse_algorithm
