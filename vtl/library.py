@@ -220,7 +220,7 @@ class Library(Inventory):
         intent says so) is made again."""
         if os.path.exists(os.path.join(path, "cartridge.json")):
             try:
-                with Cartridge.open(path, read_only=True) as cart:
+                with Cartridge.open(path) as cart:
                     if cart.barcode.upper() != barcode.upper():
                         raise CartridgeError(f"{path} holds cartridge {cart.barcode}, not {barcode}. Fix: move "
                                              f"that directory to {cart.barcode}, or take it away.")
