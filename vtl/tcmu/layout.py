@@ -187,6 +187,8 @@ REQ_S = struct.Struct("=III4xQQQ")
 """REQ: iov_cnt, iov_bidi_cnt, iov_dif_cnt, cdb_off, pad1, pad2."""
 RSP_S = struct.Struct(f"=B3xI{SENSE_BUFFERSIZE}s")
 """RSP: scsi_status, read_len, sense_buffer (zero-filled to 96 bytes by ``pack``)."""
+RSP_STATUS_S = struct.Struct("=B3xI")
+"""RSP without its sense buffer: what a completion without sense writes."""
 IOVEC_S = struct.Struct("=QQ")
 """IOVEC: iov_base, iov_len."""
 TMR_S = struct.Struct("=B3xI16x")

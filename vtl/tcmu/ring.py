@@ -33,11 +33,14 @@ from .counters import DeviceCounters
 from .layout import (
     ENTRY_SIZE, FLAG_CAP_READ_LEN, HDR_S, HDR_SIZE, HEAD_WORD, IOV_OFFSET, IOVEC_S, IOVEC_SIZE,
     MAILBOX_HEAD_S, MAILBOX_SIZE, MAILBOX_VERSION, OP_ALIGN_SIZE, OP_CMD, OP_MASK, OP_PAD, OP_TMR,
-    REQ_OFFSET, REQ_S, RSP_OFFSET, RSP_S, SENSE_BUFFERSIZE, TAIL_WORD, UFLAG_READ_LEN,
+    REQ_OFFSET, REQ_S, RSP_OFFSET, RSP_S, RSP_STATUS_S, SENSE_BUFFERSIZE, TAIL_WORD, UFLAG_READ_LEN,
     UFLAG_UNKNOWN_OP, UFLAGS_OFFSET, VARIABLE_LENGTH_CMD, cdb_size, mailbox_words,
 )
 
 log = logging.getLogger(__name__)
+
+_CDB_SIZE = tuple(cdb_size(group << 5) for group in range(8))
+"""CDB length by group code (at most 16 bytes; a variable-length CDB takes the general path)."""
 
 HARDWARE_ERROR_SENSE = Sense.of(SenseKey.HARDWARE_ERROR, Asc.INTERNAL_TARGET_FAILURE).encode()
 """Fixed-format sense for entries we refuse (and targets that raise): 04/44/00."""
@@ -46,6 +49,7 @@ _hdr = HDR_S.unpack_from
 _req = REQ_S.unpack_from
 _iov = IOVEC_S.unpack_from
 _rsp = RSP_S.pack_into
+_status = RSP_STATUS_S.pack_into
 
 
 class RingError(Exception):
@@ -194,6 +198,17 @@ class Ring:
         mv = self._mv
         iov_cnt, bidi, dif, cdb_off, _p1, _p2 = _req(mv, o + REQ_OFFSET)
         end = o + length
+        if iov_cnt == 1 and not bidi and not dif:
+            # What nearly every command is (one contiguous data buffer, a 6-16 byte CDB):
+            # the same checks as below, in a straight line.
+            base, ln = _iov(mv, o + IOV_OFFSET)
+            n = _CDB_SIZE[mv[cdb_off] >> 5] if o + IOV_OFFSET + IOVEC_SIZE <= cdb_off < end else 0
+            if (n and cdb_off + n <= end and mv[cdb_off] != VARIABLE_LENGTH_CMD
+                    and self.data_off <= base and base + ln <= self.data_end):
+                cdb = mv[cdb_off:cdb_off + n]
+                if ln:
+                    return Command(position, length, cmd_id, cdb, mv[base:base + ln], [(base, ln)], False)
+                return Command(position, length, cmd_id, cdb, None, [], False)
         iov_end = o + IOV_OFFSET + (iov_cnt + bidi + dif) * IOVEC_SIZE
         problem = None
         if bidi or dif:
@@ -279,9 +294,12 @@ class Ring:
                 self._scatter(cmd, read_len)
             if self._read_len:
                 mv[o + UFLAGS_OFFSET] |= UFLAG_READ_LEN
-        if len(sense) > SENSE_BUFFERSIZE:
-            sense = sense[:SENSE_BUFFERSIZE]
-        _rsp(mv, o + RSP_OFFSET, status, read_len if self._read_len else 0, bytes(sense))
+        if sense:
+            if len(sense) > SENSE_BUFFERSIZE:
+                sense = sense[:SENSE_BUFFERSIZE]
+            _rsp(mv, o + RSP_OFFSET, status, read_len if self._read_len else 0, bytes(sense))
+        else:     # the kernel reads the sense buffer only with CHECK CONDITION
+            _status(mv, o + RSP_OFFSET, status, read_len if self._read_len else 0)
         self._advance(cmd.position, cmd.length)
 
     # -- housekeeping ------------------------------------------------------------------
