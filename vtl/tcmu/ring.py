@@ -294,11 +294,11 @@ class Ring:
                 self._scatter(cmd, read_len)
             if self._read_len:
                 mv[o + UFLAGS_OFFSET] |= UFLAG_READ_LEN
-        if sense:
+        if sense or status:
             if len(sense) > SENSE_BUFFERSIZE:
                 sense = sense[:SENSE_BUFFERSIZE]
             _rsp(mv, o + RSP_OFFSET, status, read_len if self._read_len else 0, bytes(sense))
-        else:     # the kernel reads the sense buffer only with CHECK CONDITION
+        else:     # GOOD: the kernel reads the sense buffer only with CHECK CONDITION
             _status(mv, o + RSP_OFFSET, status, read_len if self._read_len else 0)
         self._advance(cmd.position, cmd.length)
 

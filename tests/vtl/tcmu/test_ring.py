@@ -288,3 +288,30 @@ def test_dirty_tells_the_caller_a_kick_is_owed():
     assert not ring.dirty
     k.submit(Cmd(tmr=(1, [])))
     assert ring.next() is None and ring.dirty
+
+
+def test_a_check_condition_without_sense_leaves_no_request_bytes_in_the_sense_buffer():
+    """The response overlays the request: GOOD writes status and read length only (the
+    kernel reads sense only with CHECK CONDITION); any other status writes the whole
+    sense buffer, zeros included, so no iovec or CDB byte can pass for sense."""
+    buf, k, ring = make()
+    k.submit(Cmd(write6(4096), data_out=os.urandom(4096)))
+    cmd = ring.next()
+    ring.complete(cmd, 2)
+    raw = L.CMD_RESPONSE.parse(bytes(buf[128 + cmd.position:128 + cmd.position + 112]))
+    assert (raw.rsp.scsi_status, raw.rsp.sense_buffer) == (2, bytes(96))
+    k.reap()
+
+
+@pytest.mark.parametrize("opcode", [op for op in range(256) if op != 0x7F])
+def test_every_opcode_has_the_cdb_length_the_kernel_copied(opcode):
+    """One iovec (the straight-line decode) or none (the general one): the CDB is as
+    long as scsi_command_size says, whatever the opcode."""
+    _, k, ring = make()
+    n = L.cdb_size(opcode)
+    for cmd in (Cmd(bytes([opcode]) + bytes(n - 1), data_out=b"x" * 512), Cmd(bytes([opcode]) + bytes(n - 1))):
+        k.submit(cmd)
+        got = ring.next()
+        assert bytes(got.cdb) == bytes([opcode]) + bytes(n - 1)
+        ring.complete(got, 0)
+        k.reap()
