@@ -16,6 +16,14 @@ class MediumError(CartridgeError):
         self.position = position
 
 
+class NoKey(CartridgeError):
+    """The block is encrypted and no key was given to read it with."""
+
+
+class RawReadDisabled(CartridgeError):
+    """A raw read of an encrypted block that was written not to allow one."""
+
+
 class WriteProtected(CartridgeError):
     """The cartridge's write-protect tab is set."""
 

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 
 from .checksum import crc32c
 
-from . import record
+from . import encryption, record
 from .compression import Algorithm, compress, decompress
-from .errors import NO_ROOM, CartridgeError, EndOfMedium, MediumError, WriteFailure, WriteProtected
+from .errors import NO_ROOM, CartridgeError, EndOfMedium, MediumError, NoKey, RawReadDisabled, WriteFailure, WriteProtected
 from .files import open_regular
 from .index import CHECKPOINT_EVERY, EntryType, Index
-from .record import HEADER_SIZE, Kind
+from .record import HEADER_SIZE, Flags, Kind
 
 _MARK_ENTRY = {Kind.FILEMARK: EntryType.FILEMARK, Kind.SETMARK: EntryType.SETMARK}
 
@@ -30,6 +30,19 @@ class ReadResult:
     length: int = 0     # full length of the block on tape
     copied: int = 0     # bytes placed in the caller's buffer
     stored: int = 0     # bytes the block occupies on the medium (after compression)
+    encrypted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class BlockCrypto:
+    """What the next block says of its encryption, without a key (SSC's Next Block
+    Encryption Status): None for a filemark, a setmark or EOD."""
+
+    encrypted: bool
+    ukad: bytes = b""
+    akad: bytes = b""
+    raw_read_disabled: bool = False
+    decryptable: bool = False     # with the key asked about
 
 
 EOD = ReadResult(None)
@@ -200,11 +213,13 @@ class Partition:
         self.pos, self._off = 0, 0
 
     # -- reading ----------------------------------------------------------------
-    def read(self, buf: memoryview) -> ReadResult:
+    def read(self, buf: memoryview, key: bytes | None = None, raw: bool = False) -> ReadResult:
         """Read the object at the head into ``buf`` and move past it.
 
         At EOD nothing moves.  A block longer than ``buf`` fills ``buf`` and the
-        rest is skipped, as a tape drive does for a short read.
+        rest is skipped, as a tape drive does for a short read.  An encrypted block
+        is decrypted with ``key`` (WrongKey if it is not its key; NoKey without one),
+        or with ``raw`` handed over sealed, as it is on the medium.
         """
         if self.pos >= self.eod:
             if self.damaged:
@@ -219,6 +234,8 @@ class Partition:
         self._off = off + h.size
         if h.kind != Kind.DATA:
             return FILEMARK if h.kind == Kind.FILEMARK else SETMARK
+        if h.flags & Flags.ENCRYPTED:
+            return self._read_sealed(buf, off, h, key, raw)
         n = min(h.length, len(buf))
         if h.algorithm == Algorithm.NONE and n == h.length:
             got = self._pread_into(buf[:n], off + HEADER_SIZE) if n else 0
@@ -234,6 +251,60 @@ class Partition:
                                   self.pos - 1) from None
         buf[:n] = payload[:n]
         return ReadResult(Kind.DATA, h.length, n, h.stored)
+
+    def _read_sealed(self, buf: memoryview, off: int, h: record.Header, key: bytes | None,
+                     raw: bool) -> ReadResult:
+        payload = self._read_payload(off, h)
+        if raw:
+            if h.flags & Flags.RAW_READ_DISABLED:
+                raise RawReadDisabled(f"{self.log_path}: the block at object {self.pos - 1} may not be read raw")
+            n = min(h.stored, len(buf))
+            buf[:n] = payload[:n]
+            return ReadResult(Kind.DATA, h.stored, n, h.stored, True)
+        if key is None:
+            raise NoKey(f"{self.log_path}: the block at object {self.pos - 1} is encrypted")
+        try:
+            data: bytes | memoryview = encryption.unseal(key, encryption.parse(payload))
+        except ValueError:
+            raise MediumError(f"{self.log_path}: undecodable block at object {self.pos - 1}", self.pos - 1) from None
+        if h.algorithm != Algorithm.NONE:
+            try:
+                data = decompress(Algorithm(h.algorithm), data, h.length)
+            except Exception as exc:
+                raise MediumError(f"{self.log_path}: undecodable block at object {self.pos - 1}: {exc}",
+                                  self.pos - 1) from None
+        n = min(h.length, len(buf))
+        buf[:n] = memoryview(data)[:n]
+        return ReadResult(Kind.DATA, h.length, n, h.stored, True)
+
+    def crypto_at_head(self, key: bytes | None = None) -> BlockCrypto | None:
+        """The encryption of the block at the head, without moving (None if it is not a
+        data block); ``decryptable`` says whether ``key`` opens it."""
+        if self.pos >= self.eod:
+            return None
+        h = self._header_at(self._off)
+        if h is None:
+            raise MediumError(f"{self.log_path}: damaged record header at object {self.pos}", self.pos)
+        if h.kind != Kind.DATA:
+            return None
+        if not h.flags & Flags.ENCRYPTED:
+            return BlockCrypto(False)
+        pos = self.pos
+        self.pos += 1                       # _read_payload names the object it reads
+        try:
+            sealed = encryption.parse(self._read_payload(self._off, h))
+        except ValueError:
+            raise MediumError(f"{self.log_path}: undecodable block at object {pos}", pos) from None
+        finally:
+            self.pos = pos
+        ok = False
+        if key is not None:
+            try:
+                encryption.unseal(key, sealed)
+                ok = True
+            except encryption.WrongKey:
+                pass
+        return BlockCrypto(True, sealed.ukad, sealed.akad, bool(h.flags & Flags.RAW_READ_DISABLED), ok)
 
     def _pread_into(self, view: memoryview, offset: int) -> int:
         """Bytes read into ``view``; a host I/O error reads as nothing (a MEDIUM ERROR)."""
@@ -281,8 +352,10 @@ class Partition:
             self.eod = self.pos
             self.damaged = 0
 
-    def write(self, data: memoryview, algorithm: Algorithm = Algorithm.NONE) -> int:
-        """Append one data block at the head; return its size on the medium (after compression).
+    def write(self, data: memoryview, algorithm: Algorithm = Algorithm.NONE,
+              key: encryption.DataKey | None = None) -> int:
+        """Append one data block at the head; return its size on the medium (after
+        compression, then encryption with ``key``, as a drive does).
 
         Raises EndOfMedium (nothing written) when the partition is full; check
         ``in_early_warning`` afterwards for the early-warning zone.
@@ -293,7 +366,12 @@ class Partition:
             packed = compress(algorithm, data)
             if len(packed) < len(data):
                 payload, stored_algorithm = packed, algorithm
-        self._append(Kind.DATA, stored_algorithm, len(data), payload)
+        flags = 0
+        if key is not None:
+            self._check_writable()
+            payload = encryption.seal(key, payload)
+            flags = Flags.ENCRYPTED | (Flags.RAW_READ_DISABLED if key.protect else 0)
+        self._append(Kind.DATA, stored_algorithm, len(data), payload, flags)
         return len(payload)
 
     def write_mark(self, kind: Kind) -> int:
@@ -345,14 +423,15 @@ class Partition:
         base = self._off if self.pos < self.eod else self.end
         return base + HEADER_SIZE + stored <= self.capacity
 
-    def _append(self, kind: Kind, algorithm: Algorithm, length: int, payload: memoryview | bytes) -> int:
+    def _append(self, kind: Kind, algorithm: Algorithm, length: int, payload: memoryview | bytes,
+                flags: int = 0) -> int:
         self._check_writable()
         stored = len(payload)
         if not self.room_for(stored):
             raise EndOfMedium(f"partition {self.number} is full")
         self.truncate_here()
         head = record.encode(kind, algorithm, length, stored, self.pos,
-                             crc32c(payload) if stored else 0)
+                             crc32c(payload) if stored else 0, flags)
         total = HEADER_SIZE + stored
         try:
             written = os.pwritev(self.fd, [head, payload] if stored else [head], self.end)

@@ -9,7 +9,7 @@ single read.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import IntEnum
+from enum import IntEnum, IntFlag
 
 import struct
 
@@ -23,6 +23,13 @@ class Kind(IntEnum):
     DATA = 0
     FILEMARK = 1
     SETMARK = 2
+
+
+class Flags(IntFlag):
+    """What the header's ``flags`` say about the payload (0 in every record before them)."""
+
+    ENCRYPTED = 0x0001           # sealed with a data key (images.cartridge.encryption)
+    RAW_READ_DISABLED = 0x0002   # written under RDMC "protect": no raw read of it
 
 
 RecordHeader = Struct(
@@ -52,6 +59,7 @@ class Header:
     stored: int
     object: int
     payload_crc: int
+    flags: int = 0
 
     @property
     def size(self) -> int:
@@ -59,8 +67,9 @@ class Header:
         return HEADER_SIZE + self.stored
 
 
-def encode(kind: Kind, algorithm: int, length: int, stored: int, obj: int, payload_crc: int) -> bytes:
-    body = _PACKED.pack(MAGIC, kind, algorithm, 0, length, stored, obj, payload_crc, 0)[:-4]
+def encode(kind: Kind, algorithm: int, length: int, stored: int, obj: int, payload_crc: int,
+           flags: int = 0) -> bytes:
+    body = _PACKED.pack(MAGIC, kind, algorithm, flags, length, stored, obj, payload_crc, 0)[:-4]
     return body + crc32c(body).to_bytes(4, "big")
 
 
@@ -70,9 +79,9 @@ def decode(raw: bytes | memoryview) -> Header | None:
         return None
     if crc32c(raw[:HEADER_SIZE - 4]) != int.from_bytes(raw[HEADER_SIZE - 4:HEADER_SIZE], "big"):
         return None
-    _, kind_code, algorithm, _, length, stored, obj, payload_crc, _ = _PACKED.unpack_from(raw)
+    _, kind_code, algorithm, flags, length, stored, obj, payload_crc, _ = _PACKED.unpack_from(raw)
     try:
         kind = Kind(kind_code)
     except ValueError:
         return None
-    return Header(kind, algorithm, length, stored, obj, payload_crc)
+    return Header(kind, algorithm, length, stored, obj, payload_crc, flags)

@@ -25,6 +25,7 @@ from .log_pages import log_pages
 from .mode_pages import mode_pages
 from .vpd import vpd_b0
 from .mode_pages import BLOCK_DESCRIPTOR, MODE_HEADER_DSP
+from .encryption import EncryptionParameters
 from .personality import DrivePersonality
 from .stats import DriveStats, LoadStats
 from .tapealert import TapeAlerts
@@ -67,6 +68,8 @@ class TapeDrive(ScsiDevice):
         self.log_pages = log_pages(self)
         self.vpd_pages = {0xB0: vpd_b0(self)}
         self.reservations = Reservations(self)
+        self.encryption = EncryptionParameters()
+        """Tape data encryption (SECURITY PROTOCOL OUT); gone at power off, as in a drive."""
 
     # -- cartridge in and out (library and embedding API) -----------------------------
     def insert(self, cartridge: Cartridge) -> None:
@@ -110,11 +113,14 @@ class TapeDrive(ScsiDevice):
         self.state = DriveState.UNLOADED
 
     def unthread(self) -> None:
-        """UNLOAD: sync, rewind, unthread; the cartridge waits to be taken out."""
+        """UNLOAD: sync, rewind, unthread; the cartridge waits to be taken out.  A key set
+        with CKOD (clear key on demount) is forgotten."""
         if self.cartridge is not None and self.state == DriveState.READY:
             self.cartridge.select(0)
             self.cartridge.active.rewind()
             self.cartridge.flush()
+            if self.encryption.ckod:
+                self.encryption.clear()
         self.state = DriveState.UNLOADED if self.cartridge is not None else DriveState.EMPTY
 
     @property
@@ -147,6 +153,7 @@ class TapeDrive(ScsiDevice):
     def logical_unit_reset(self) -> None:
         super().logical_unit_reset()
         self.prevented.clear()
+        self.encryption.clear()
 
     def nexus_loss(self, nexus: Nexus) -> None:
         super().nexus_loss(nexus)

@@ -7,12 +7,14 @@ head left at EOD.  Data read before the condition is still returned.
 """
 from __future__ import annotations
 
-from images.cartridge import Kind, MediumError
+from images.cartridge import Kind, MediumError, NoKey, WrongKey
+from images.cartridge.errors import RawReadDisabled
 
 from ..device import Access, Request
 from ..layout import Layout, bits, control, reserved
 from ..sense import Asc, CheckCondition, Sense, SenseKey
 from .commands import SSC
+from .encryption import DecryptionRefused, check_block
 from .tapealert import TapeAlerts
 
 READ_6 = Layout("READ(6)", bits("opcode", 8), reserved(6), bits("sili", 1), bits("fixed", 1),
@@ -24,15 +26,24 @@ def _condition(key: SenseKey, code: tuple[int, int], info: int, data, **flags) -
 
 
 def read_block(dev, part, buf):
-    """One object into ``buf``, counting it; a CRC failure is MEDIUM ERROR."""
+    """One object into ``buf``, counting it; a CRC failure is MEDIUM ERROR, a block the
+    decryption mode or key cannot deliver is DecryptionRefused (the head moves past both)."""
+    key, raw = dev.encryption.read_key()
     try:
-        r = part.read(buf)
+        r = part.read(buf, key, raw)
     except MediumError:
         dev.stats.read_errors += 1
         dev.load_stats.read_errors += 1
         dev.alerts.set(TapeAlerts.READ_FAILURE)
         raise
+    except NoKey:
+        raise DecryptionRefused(Asc.UNABLE_TO_DECRYPT_DATA) from None
+    except WrongKey:
+        raise DecryptionRefused(Asc.INCORRECT_DATA_ENCRYPTION_KEY) from None
+    except RawReadDisabled:
+        raise DecryptionRefused(Asc.ENCRYPTED_BLOCK_NOT_RAW_READ_ENABLED) from None
     if r.kind == Kind.DATA:
+        check_block(dev.encryption, r.encrypted)
         for s in (dev.stats, dev.load_stats):
             s.host_bytes_read += r.copied
             s.medium_bytes_read += r.stored
@@ -58,6 +69,8 @@ def read6(dev, req: Request):
         return _read_variable(dev, req, part, n, f.sili)
     except MediumError:
         raise _condition(SenseKey.MEDIUM_ERROR, Asc.UNRECOVERED_READ_ERROR, n, None) from None
+    except DecryptionRefused as e:
+        raise _condition(SenseKey.DATA_PROTECT, e.code, n, None) from None
 
 
 def _read_variable(dev, req: Request, part, n: int, sili: bool):

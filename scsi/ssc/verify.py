@@ -8,6 +8,7 @@ from ..device import Access, Request
 from ..layout import Layout, bits, control, reserved
 from ..sense import Asc, CheckCondition, Sense, SenseKey
 from .commands import SSC
+from .encryption import DecryptionRefused
 from .read import read_block
 
 VERIFY_6 = Layout("VERIFY(6)", bits("opcode", 8), reserved(2), bits("vte", 1), bits("vlbam", 1),
@@ -43,6 +44,8 @@ def verify6(dev, req: Request):
         except MediumError:
             raise CheckCondition(Sense.of(SenseKey.MEDIUM_ERROR, Asc.UNRECOVERED_READ_ERROR,
                                           information=residue)) from None
+        except DecryptionRefused as e:
+            raise CheckCondition(Sense.of(SenseKey.DATA_PROTECT, e.code, information=residue)) from None
         if r.kind is None:
             raise CheckCondition(Sense.of(SenseKey.BLANK_CHECK, Asc.END_OF_DATA_DETECTED, information=residue))
         if r.kind != Kind.DATA:

@@ -50,10 +50,11 @@ def write6(dev, req: Request):
     data = req.parameters(size)
     blocks = [data[i:i + dev.block_length] for i in range(0, size, dev.block_length)] if f.fixed else [data]
     algorithm = dev.storage_algorithm
+    key = dev.encryption.write_key
     cart = dev.cartridge
     for i, block in enumerate(blocks):
         try:
-            stored = part.write(block, algorithm)
+            stored = part.write(block, algorithm, key)
         except EndOfMedium:
             raise volume_overflow((len(blocks) - i) if f.fixed else n) from None
         except WriteFailure:

@@ -157,3 +157,17 @@ def test_write_closes_a_last_file_left_open(tmp_path):
     assert json.loads(vtl_in("cartridge", "write", "O00001L8", "--json", home=tmp_path, data=b"new").stdout)["file"] == 1
     assert vtl("cartridge", "read", "O00001L8", home=tmp_path).stdout == b"open"
     assert vtl("cartridge", "read", "O00001L8", "--file", "1", home=tmp_path).stdout == b"new"
+
+
+def test_read_of_an_encrypted_file_says_the_key_is_in_the_drive(tmp_path):
+    vtl("cartridge", "create", "K00001L8", "--capacity", "8MiB", home=tmp_path)
+    page = bytes.fromhex("0010") + (48).to_bytes(2, "big") + bytes([0x40, 0x40, 2, 2, 1, 0, 0]) + bytes(7) \
+        + (32).to_bytes(2, "big") + bytes(range(32))
+    with Drive("IBM_LTO8") as drive:
+        drive.load(str(tmp_path / "cartridges" / "K00001L8"))
+        drive.execute(bytes(6))
+        assert drive.execute(bytes([0xB5, 0x20, 0, 0x10, 0, 0]) + len(page).to_bytes(4, "big") + bytes(2), page).good
+        assert drive.execute(bytes([0x0A, 0, 0, 0, 6, 0]), b"secret").good
+        assert drive.execute(bytes([0x10, 0, 0, 0, 1, 0])).good
+    p = vtl("cartridge", "read", "K00001L8", home=tmp_path, check=False)
+    assert p.returncode == 1 and b"File 0 is encrypted" in p.stderr and b"Traceback" not in p.stderr

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from images.cartridge import Cartridge, CartridgeError, Kind, MediumError, media_type
+from images.cartridge import Cartridge, CartridgeError, Kind, MediumError, NoKey, media_type
 from images.cartridge import mam as mamdef
 from images.cartridge.media import DENSITIES, MEDIA
 
@@ -349,6 +349,9 @@ def _copy_file(part, file_number: int, output: str | None) -> None:
                 out.flush()
     except MediumError as exc:
         fail(f"{exc} after {total} bytes; the rest of file {file_number} is unreadable.")
+    except NoKey:
+        fail(f"File {file_number} is encrypted (after {total} bytes): its key lives only in the drive that "
+             "wrote it. Read it through a drive given the key (SECURITY PROTOCOL OUT, e.g. stenc).")
     except BrokenPipeError:
         raise                          # the reader went away (`| head`): click ends quietly
     except OSError as exc:
