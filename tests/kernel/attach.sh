@@ -122,6 +122,26 @@ step dce_on sg_raw -r 64 $TAPE_A 1a 08 0f 00 40 00
 step mt_compression_off mt -f $NST_A compression 0
 step dce_off sg_raw -r 64 $TAPE_A 1a 08 0f 00 40 00
 
+log "tape data encryption with stenc ($NST_A)"
+# stenc's key file: the key in hex on the first line, its description (the U-KAD) on the second
+printf '%s\n%s\n' 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f "vtl vm key" > /tmp/tape.key
+mkdir -p /tmp/enc_out
+step stenc_on stenc -f $NST_A -e on -k /tmp/tape.key -a 1
+step stenc_status stenc -f $NST_A --detail
+step enc_rewind mt -f $NST_A rewind
+step enc_tar_write tar cf $NST_A -C /tmp/src1 .
+step enc_rewind_2 mt -f $NST_A rewind
+step enc_detail stenc -f $NST_A --detail
+step enc_tar_read tar xf $NST_A -C /tmp/enc_out
+step enc_diff diff -r /tmp/src1 /tmp/enc_out
+step stenc_off stenc -f $NST_A -e off
+step enc_rewind_3 mt -f $NST_A rewind
+step enc_tar_read_off tar tf $NST_A
+step enc_rewind_4 mt -f $NST_A rewind
+step enc_sense sg_raw -r 10240 $TAPE_A 08 00 00 28 00 00
+# the tape as the steps below expect it: the two archives, in the clear
+step enc_restore sh -c "mt -f $NST_A rewind && tar cf $NST_A -C /tmp/src1 . && tar cf $NST_A -C /tmp/src2 ."
+
 log "persistent reservations: loop ($TAPE_A) and iSCSI ($TAPE_B)"
 # each initiator first hears the unit attentions of the load (not ready to ready)
 for i in 1 2 3; do sg_turs $TAPE_A > /dev/null 2>&1; sg_turs $TAPE_B > /dev/null 2>&1; done

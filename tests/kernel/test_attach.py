@@ -130,6 +130,25 @@ def where(inventory) -> dict[str, int]:
     return {e["barcode"]: e["address"] for e in elements if e.get("barcode")}
 
 
+def test_stenc_sets_a_key_and_tar_reads_back_through_it(steps):
+    """stenc (SECURITY PROTOCOL OUT/IN through SG_IO on the st device) turns encryption on
+    with a key and its description; tar writes and reads an archive through it; with
+    encryption off the same blocks cannot be read (DATA PROTECT, UNABLE TO DECRYPT DATA)."""
+    assert "Success!" in steps.ok("stenc_on")
+    status = steps.ok("stenc_status")
+    assert re.search(r"Drive Encryption:\s+on", status) and re.search(r"Drive Key Desc.\(uKAD\):\s+vtl vm key", status)
+    steps.ok("enc_tar_write")
+    detail = steps.ok("enc_detail")
+    assert re.search(r"Volume Encryption:\s+Encrypted and able to decrypt", detail), detail
+    steps.ok("enc_tar_read")
+    steps.ok("enc_diff")
+    assert "Success!" in steps.ok("stenc_off")
+    assert steps.rc("enc_tar_read_off") != 0
+    sense = steps.out("enc_sense").lower()
+    assert "data protect" in sense and "unable to decrypt data" in sense, sense
+    steps.ok("enc_restore")
+
+
 def test_persistent_reservations_across_initiators(steps):
     assert "0x1111" in steps.ok("pr_keys") and "0x2222" in steps.ok("pr_keys")
     assert "Key=0x1111" in steps.ok("pr_reservation_a")
