@@ -120,7 +120,7 @@ class TapeDrive(ScsiDevice):
             self.cartridge.active.rewind()
             self.cartridge.flush()
             if self.encryption.ckod:
-                self.encryption.clear()
+                self.encryption = self.encryption.cleared()
         self.state = DriveState.UNLOADED if self.cartridge is not None else DriveState.EMPTY
 
     @property
@@ -153,7 +153,7 @@ class TapeDrive(ScsiDevice):
     def logical_unit_reset(self) -> None:
         super().logical_unit_reset()
         self.prevented.clear()
-        self.encryption.clear()
+        self.encryption = self.encryption.cleared()
 
     def nexus_loss(self, nexus: Nexus) -> None:
         super().nexus_loss(nexus)

@@ -124,10 +124,11 @@ class EncryptionParameters:
             return self.key.key, False
         return None, self.decryption_mode == RAW
 
-    def clear(self) -> None:
-        """Forget the key and stop encrypting (reset, power on, unload with CKOD)."""
-        had = self.key is not None or self.encryption_mode or self.decryption_mode
-        self.__init__(key_instance_counter=self.key_instance_counter + (1 if had else 0))  # type: ignore[misc]
+    def cleared(self) -> "EncryptionParameters":
+        """No key and no encryption (after a reset, or an unload with CKOD); the key
+        instance counter moves on if there was something to forget."""
+        had = self.key is not None or self.encryption_mode != DISABLE or self.decryption_mode != DISABLE
+        return EncryptionParameters(key_instance_counter=self.key_instance_counter + (1 if had else 0))
 
 
 def check_block(params: EncryptionParameters, encrypted: bool) -> None:
