@@ -232,7 +232,7 @@ class Node:
     def _assign_aliases(self) -> None:
         known = self.store.aliases()
         for d in self.devices():
-            if self.alias_of(d) is not None:
+            if self.alias_of(d) is not None or self._follow_moved_lun(d):
                 continue
             prefix = "st" if d.kind == TAPE else "mc"
             used = {name for name, _, _ in self.store.aliases()}
@@ -242,6 +242,26 @@ class Node:
             self.store.set_alias(f"{prefix}{n}", d.kind, d.mapping)
         if not known:
             log.info("node %s: aliases assigned to %d devices", self.name, len(self.devices()))
+
+    def _follow_moved_lun(self, device: Device) -> bool:
+        """A device given another LUN in the file keeps its alias: an alias whose serial
+        number mapping names this device's serial at a LUN no device has now is moved to
+        the new LUN (aliases name ``SN[serial]L<lun>``, so it would dangle otherwise)."""
+        taken = {mapping_key(d.mapping) for d in self.devices()} | {mapping_key(d.physical_path)
+                                                                   for d in self.devices()}
+        for name, kind, mapping in self.store.aliases():
+            if kind != device.kind or mapping_key(mapping) in taken:
+                continue
+            try:
+                old = parse_mapping(mapping)
+            except ValueError:
+                continue
+            if old.serial is not None and old.serial.upper() == device.serial.upper():
+                self.store.set_alias(name, kind, device.mapping)
+                log.warning("node %s: %s %s is now at LUN %d; alias %s follows it (was %s)", self.name,
+                            "drive" if kind == TAPE else "media changer", device.serial, device.lun, name, mapping)
+                return True
+        return False
 
     def set_alias(self, name: str, mapping: str) -> None:
         alias = parse_alias(name)

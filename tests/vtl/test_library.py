@@ -262,6 +262,24 @@ def test_a_new_alias_replaces_the_old_one_in_one_transaction(node):
     assert node.find_device("st9").serial == "TESTDRV0"
 
 
+def test_a_drive_given_another_lun_keeps_its_alias(tmp_path, caplog):
+    """Aliases name SN[serial]L<lun>: a LUN changed in the file moves the alias with the
+    drive, instead of leaving it dangling and giving the drive a new name."""
+    import logging
+    text = small_config()
+    Node(loads(text, base=tmp_path, source=tmp_path / "vtl.toml")).close()
+    moved = text.replace('serial = "TESTDRV0"\nlun = 1', 'serial = "TESTDRV0"\nlun = 5')
+    assert moved != text
+    with caplog.at_level(logging.WARNING, logger="vtl.node"):
+        n = Node(loads(moved, base=tmp_path, source=tmp_path / "vtl.toml"))
+    assert sorted(n.aliases()) == [("mc0", "media-changer", "SN[TESTCHG0]"), ("st0", "tape", "SN[TESTDRV0]L5"),
+                                   ("st1", "tape", "SN[TESTDRV1]L2")]
+    assert (n.find_device("st0").serial, n.find_device("st0").lun) == ("TESTDRV0", 5)
+    assert [r.getMessage() for r in caplog.records] == [
+        "node testnode: drive TESTDRV0 is now at LUN 5; alias st0 follows it (was SN[TESTDRV0]L1)"]
+    n.close()
+
+
 def test_a_drive_without_autoload_waits_for_load(tmp_path):
     """A personality with autoload="no": the robot's move inserts, a host's LOAD threads."""
     n = node_for(tmp_path, personality="STK_T10000D")
