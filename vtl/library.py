@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Iterable
 
 from images.cartridge import Cartridge, CartridgeError
+from images.cartridge.errors import BadLabel
 from images.cartridge.media import MediaType, media_for_barcode, media_type
 from scsi.smc import DriveBay, Element, ElementType, Inventory, MediumChanger, MoveRefused, Refusal
 from scsi.spc.reservation_state import Reservations
@@ -222,12 +223,10 @@ class Library(Inventory):
             try:
                 with Cartridge.open(path) as cart:
                     if cart.barcode.upper() != barcode.upper():
-                        raise CartridgeError(f"{path} holds cartridge {cart.barcode}, not {barcode}. Fix: move "
-                                             f"that directory to {cart.barcode}, or take it away.")
+                        raise LibraryError(f"{path} holds cartridge {cart.barcode}, not {barcode}. Fix: move "
+                                           f"that directory to {cart.barcode}, or take it away.")
                     return cart.media.name
-            except CartridgeError as e:
-                if "holds cartridge" in str(e) or "in use" in str(e):
-                    raise
+            except BadLabel:
                 log.warning("cartridge %s at %s was half made when the daemon stopped; making it again",
                             barcode, path)
                 os.unlink(os.path.join(path, "cartridge.json"))
@@ -375,10 +374,12 @@ class Library(Inventory):
                                    capacity=capacity, address=address, imported=imported)
         try:
             media = self._make(barcode, media, capacity, path, durable=True)
-        except (OSError, CartridgeError) as e:
+        except (OSError, CartridgeError, LibraryError) as e:
             # Refused now, so it must not appear at the next start either: the intent ends here.
             with contextlib.suppress(sqlite3.Error):
                 self.store.done(intent)
+            if isinstance(e, LibraryError):
+                raise
             if isinstance(e, OSError):
                 raise LibraryError(f"Cartridge {barcode} could not be made: {e.strerror} ({e.filename or path}). "
                                    "Fix: make room on that file system, then try again.") from None

@@ -20,7 +20,7 @@ import time
 import uuid
 
 from . import mam
-from .errors import CartridgeError, WormOverwrite, WriteProtected
+from .errors import CartridgeError, InUse, WormOverwrite, WriteProtected
 from .files import READ_ONLY_ERRNOS
 from .media import MediaType, media_for_barcode, media_type
 from .meta import META_NAME, Meta, PartitionMeta, write_atomically
@@ -407,8 +407,8 @@ def _lock(path: str, barcode: str, writable: bool) -> int:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
-        raise CartridgeError(f"{path}: cartridge {barcode} is in use by another drive or "
-                             "process. Fix: unload it there first.") from None
+        raise InUse(f"{path}: cartridge {barcode} is in use by another drive or "
+                    "process. Fix: unload it there first.") from None
     except OSError as e:
         os.close(fd)
         raise CartridgeError(f"{path}: cannot lock cartridge {barcode}: {e.strerror}.") from None

@@ -8,6 +8,14 @@ class CartridgeError(Exception):
     """A cartridge file is unusable; the message names the file and the fix."""
 
 
+class BadLabel(CartridgeError):
+    """The label (cartridge.json) is not a vtl cartridge label: torn, spoiled or foreign."""
+
+
+class InUse(CartridgeError):
+    """Another drive or tool has the cartridge open (its lock is held)."""
+
+
 class MediumError(CartridgeError):
     """A record failed its CRC: the tape is damaged at this position (MEDIUM ERROR)."""
 

@@ -53,8 +53,8 @@ class Meta:
             raw["partitions"] = [PartitionMeta(p["capacity"]) for p in raw["partitions"]]
             return cls(**raw)
         except ValueError as exc:
-            from .errors import CartridgeError
-            raise CartridgeError(f"{source}: not a vtl cartridge label ({exc}). "
+            from .errors import BadLabel
+            raise BadLabel(f"{source}: not a vtl cartridge label ({exc}). "
                                  "Fix: restore it from a backup, or recreate the cartridge "
                                  "with `vtl cartridge create`.") from None
 

@@ -48,10 +48,6 @@ def end(server, path: str, **kw) -> Endpoint:
     return Endpoint("127.0.0.1", server.port, path, kw.pop("user", "ndmp"), kw.pop("password", PASSWORD), **kw)
 
 
-def idle(server) -> bool:
-    return not server.sessions if hasattr(server, "sessions") else True
-
-
 @pytest.mark.parametrize("text, parsed", [
     ("192.0.2.129:/vs1/vol1", ("192.0.2.129", NDMPPORT, "/vs1/vol1")),
     ("127.0.0.1:10001:/vs1/vol1/dir/f.txt", ("127.0.0.1", 10001, "/vs1/vol1/dir/f.txt")),

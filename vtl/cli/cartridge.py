@@ -17,6 +17,7 @@ import click
 
 from images.cartridge import Cartridge, CartridgeError, Kind, MediumError, NoKey, media_type
 from images.cartridge import mam as mamdef
+from images.cartridge.errors import InUse
 from images.cartridge.media import DENSITIES, MEDIA
 
 from ..paths import cartridge_dir
@@ -289,7 +290,7 @@ def _open_library_cartridge(barcode: str) -> Cartridge:
     try:
         return Cartridge.open(c["path"])
     except CartridgeError as exc:
-        if "in use" in str(exc):            # loaded meanwhile: the drive holds its lock
+        if isinstance(exc, InUse):          # loaded meanwhile: the drive holds its lock
             refuse_if_in_drive(s.call("cartridge.info", barcode=barcode))
         fail(str(exc))
         raise  # unreachable
