@@ -280,6 +280,27 @@ def test_a_drive_given_another_lun_keeps_its_alias(tmp_path, caplog):
     n.close()
 
 
+def test_only_a_bad_label_is_made_again_at_start(tmp_path, caplog):
+    """A configured cartridge's directory with a torn label (a crash while making it) is
+    made again; one that another tool has open is left alone, and the start says why."""
+    import logging
+    storage = tmp_path / "cartridges" / "lib0"
+    (storage / "TST000L8").mkdir(parents=True)
+    (storage / "TST000L8" / "cartridge.json").write_text('{"format": 1, "barc')
+    with Cartridge.create(str(storage / "TST001L8"), "LTO8", capacity=1 << 20) as held:
+        held.active.write(memoryview(b"keep me"))
+        label = (storage / "TST001L8" / "cartridge.json").read_text()
+        with pytest.raises(CartridgeError, match="TST001L8 is in use"):
+            node_for(tmp_path)
+        assert (storage / "TST001L8" / "cartridge.json").read_text() == label     # not made again
+    with caplog.at_level(logging.WARNING, logger="vtl.library"):
+        n = node_for(tmp_path)
+    assert any("TST000L8" in r.getMessage() and "half made" in r.getMessage() for r in caplog.records)
+    with Cartridge.open(str(storage / "TST001L8")) as cart:
+        assert cart.active.eod == 1                            # its record is still there
+    n.close()
+
+
 def test_a_drive_without_autoload_waits_for_load(tmp_path):
     """A personality with autoload="no": the robot's move inserts, a host's LOAD threads."""
     n = node_for(tmp_path, personality="STK_T10000D")
