@@ -124,6 +124,15 @@ class EncryptionParameters:
             return self.key.key, False
         return None, self.decryption_mode == RAW
 
+    def describe(self) -> str:
+        """The state in stenc's words (on, mixed, rawread, off), for operators."""
+        if self.encryption_mode == DISABLE and self.decryption_mode == DISABLE:
+            return "off"
+        names = {DISABLE: "decrypt off", RAW: "rawread", DECRYPT: "on", MIXED: "mixed"}
+        text = names[self.decryption_mode] if self.encryption_mode == ENCRYPT else \
+            f"not encrypting, {names[self.decryption_mode]}"
+        return text + (" (key cleared at unload)" if self.ckod else "")
+
     def cleared(self) -> "EncryptionParameters":
         """No key and no encryption (after a reset, or an unload with CKOD); the key
         instance counter moves on if there was something to forget."""

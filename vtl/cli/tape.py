@@ -79,6 +79,7 @@ def show_tape_drive(drive: str | None, as_json: bool) -> None:
                 ("State", d["state"]), ("Cartridge", d["barcode"]), ("Position", _position(d["position"])),
                 ("Medium removal prevented", _yes(d["removal_prevented"])),
                 ("Compression", _yes(d["compression"])),
+                ("Encryption", d["encryption"]),
                 ("Block size", "variable" if not d["block_size"] else d["block_size"]),
                 ("Trace", _yes(d["trace"]))])
         return

@@ -191,6 +191,7 @@ def drive_view(node: Node, d: Device) -> dict[str, Any]:
         "state": drive.state.value, "barcode": el.barcode,
         "loaded": drive.state == DriveState.READY, "removal_prevented": bay.removal_prevented,
         "position": _position(drive), "compression": bool(drive.compression),
+        "encryption": drive.encryption.describe(),
         "block_size": drive.block_length, "trace": node.store.device_flags(d.serial)[1],
     }
 

@@ -338,3 +338,20 @@ def test_cartridge_write_into_a_library_cartridge(daemon):
     r = daemon.vtl_json("scsi", "st0", "08 00 00 03 e8 00", "--allocation", "1000")
     import base64
     assert (r["status"], base64.b64decode(r["data"])) == (0, payload[:1000])
+
+
+def test_show_tape_drive_tells_the_encryption_a_host_set(daemon):
+    """A host sets a key (SECURITY PROTOCOL OUT, with CKOD); the operator sees it, and sees
+    it gone once the cartridge is unloaded."""
+    assert daemon.vtl_json("tape", "show-tape-drive", "st0")[0]["encryption"] == "off"
+    daemon.vtl("load", "TST000L8", "st0")
+    daemon.vtl("scsi", "st0", "00 00 00 00 00 00")
+    page = bytes.fromhex("0010") + (48).to_bytes(2, "big") + bytes([0x40, 0x44, 2, 2, 1, 0, 0]) + bytes(7) \
+        + (32).to_bytes(2, "big") + bytes(range(32))
+    (daemon.home / "sde.bin").write_bytes(page)
+    r = daemon.vtl_json("scsi", "st0", "b5 20 00 10 00 00 00 00 00 34 00 00", "--data-out", str(daemon.home / "sde.bin"))
+    assert r["status"] == 0
+    assert daemon.vtl_json("tape", "show-tape-drive", "st0")[0]["encryption"] == "on (key cleared at unload)"
+    assert "Encryption:" in daemon.vtl("tape", "show-tape-drive", "st0").stdout
+    daemon.vtl("unload", "st0")
+    assert daemon.vtl_json("tape", "show-tape-drive", "st0")[0]["encryption"] == "off"
