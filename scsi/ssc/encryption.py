@@ -21,7 +21,7 @@ The head moves past a block that cannot be delivered, as it does past a CRC fail
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from images.cartridge import DataKey
 
@@ -108,10 +108,13 @@ class EncryptionParameters:
     decryption_mode: int = DISABLE
     key: DataKey | None = None
     ckod: bool = False
-    protect: bool = False                 # RDMC protect: raw read of new blocks disabled
     key_scope: int = PUBLIC
     key_instance_counter: int = 0
-    kads: list[tuple[int, bytes]] = field(default_factory=list)
+
+    @property
+    def protect(self) -> bool:
+        """RDMC protect: the blocks written now refuse a raw read."""
+        return self.key is not None and self.key.protect
 
     @property
     def write_key(self) -> DataKey | None:
@@ -217,7 +220,7 @@ def _kad_descriptors(kads: list[tuple[int, bytes]], verified: bool) -> bytes:
 
 def _status(dev, nexus: Nexus) -> bytes:
     p: EncryptionParameters = dev.encryption
-    kads = _kad_descriptors(p.kads, True)
+    kads = _kad_descriptors([(UKAD, p.key.ukad), (AKAD, p.key.akad)], True) if p.key is not None else b""
     active = p.encryption_mode != DISABLE or p.decryption_mode != DISABLE
     return DES.build(page_code=STATUS, page_length=DES.size - 4 + len(kads), i_t_nexus_scope=PUBLIC,
                      key_scope=p.key_scope, encryption_mode=p.encryption_mode, decryption_mode=p.decryption_mode,
@@ -292,10 +295,8 @@ def security_protocol_out(dev, req: Request):
             raise parameter_list_length_error()
         kads = _parse_kads(data, SDE.size + KEY_SIZE, end)
         new.encryption_mode, new.decryption_mode = page.encryption_mode, page.decryption_mode
-        new.protect = page.rdmc == RDMC_PROTECT
-        new.kads = sorted(kads.items())
         new.key = DataKey(bytes(data[SDE.size:SDE.size + KEY_SIZE]), kads.get(UKAD, b""), kads.get(AKAD, b""),
-                          new.protect)
+                          page.rdmc == RDMC_PROTECT)
         new.key_scope = ALL_I_T_NEXUS
     dev.encryption = new
     dev.unit_attentions.establish(Asc.DATA_ENCRYPTION_PARAMETERS_CHANGED_BY_ANOTHER_I_T_NEXUS, exclude=req.nexus)
