@@ -1,13 +1,16 @@
 """256 KiB WRITE(6) commands through the TCMU ring into a tape drive, against the same
 drive called in-process.
 
-    python benches/tcmu_ring.py [--gib 2] [--dir /var/tmp] [--rounds 3] [--depth 1] [--same-cpu] [--profile]
+    python benches/tcmu_ring.py [--gib 2] [--dir /var/tmp] [--rounds 3] [--depth 4] [--same-cpu] [--profile]
 
-A producer process plays the kernel (tests/support/tcmu_kernel.py): the map is laid
-out as target_core_user lays it out (mailbox v2, 8 MiB ring, 1 GiB data area, in
-/dev/shm), each command's payload is copied into the data area as the kernel copies
-it from the initiator's pages, and the doorbell is a socketpair.  ``--depth 1`` is
-the st driver (one command outstanding).  The consumer is ``vtl.tcmu.TcmuServer``
+A producer process plays the kernel (benches/tcmu_producer.c, or with ``--producer
+python`` tests/support/tcmu_kernel.py): the map is laid out as target_core_user lays it
+out (mailbox v2, 8 MiB ring, 1 GiB data area, in /dev/shm), each command's payload is
+copied into the data area as the kernel copies it from the initiator's pages, and the
+doorbell is a socketpair.  ``--depth`` is how many commands the producer keeps queued:
+the default 4 measures the ring's throughput (the kernel queues while the device works);
+``--depth 1`` is one st driver waiting for each command, where the figure is per-command
+latency (see benches/README.md).  The consumer is ``vtl.tcmu.TcmuServer``
 driving an IBM LTO-9 drive with a cartridge in ``--dir``.  The in-process path is
 ``drive.execute(nexus, cdb, data_out)`` in a loop over page-aligned buffers.  The
 two alternate, each after a ``sync``, and each is judged by its best round.
@@ -262,7 +265,8 @@ def main() -> None:
     ap.add_argument("--gib", type=float, default=2.0)
     ap.add_argument("--dir", default="/var/tmp")
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--depth", type=int, default=1, help="commands in flight (st keeps 1)")
+    ap.add_argument("--depth", type=int, default=4,
+                    help="commands queued in the ring (default 4: throughput; 1: one st driver's latency)")
     ap.add_argument("--profile", action="store_true", help="profile one TCMU run instead")
     ap.add_argument("--producer", choices=("c", "python"), default="c",
                     help="the kernel stand-in: C at the kernel's speed (default), or "
