@@ -9,6 +9,8 @@ SG_IO must understand what is built here, which keeps both sides honest.
 """
 from __future__ import annotations
 
+import functools
+
 from construct import (
     BitsInteger,
     BitStruct,
@@ -144,6 +146,22 @@ LOG_PAGE = Struct(
 def build(cdb: Struct, **fields) -> bytes:
     """One CDB; nested bit fields are given as dicts (``flags=dict(immed=False)``)."""
     return cdb.build(fields)
+
+
+# The data path sends one of these per record, nearly always of one length, and a
+# construct build takes about 15 us: a fifth of the time a 256 KiB record spends in
+# the drive.  Each length is built from the declaration once.
+
+@functools.lru_cache(maxsize=64)
+def write6_variable(length: int) -> bytes:
+    """WRITE(6) of one variable-length record."""
+    return build(WRITE_6, flags=dict(fixed=False), transfer_length=length)
+
+
+@functools.lru_cache(maxsize=64)
+def read6_variable(length: int) -> bytes:
+    """READ(6) of one variable-length record, SILI=0 (a short record is reported)."""
+    return build(READ_6, flags=dict(sili=False, fixed=False), transfer_length=length)
 
 
 def log_parameters(data: bytes | memoryview) -> dict[int, bytes]:

@@ -254,7 +254,7 @@ class OpenTape:
             if self._preempted:
                 return TapeIo(E.NDMP_IO_ERR, 0)
             try:
-                r = self._command(C.build(C.WRITE_6, flags=dict(fixed=False), transfer_length=n), data_out=data)
+                r = self._command(C.write6_variable(n), data_out=data)
             except _Failed as f:
                 return TapeIo(f.error, 0)
             if r.status == ScsiStatus.GOOD:
@@ -288,8 +288,7 @@ class OpenTape:
             # most that much reads every record whole.
             n = min(length, self.max_block)
             try:
-                r = self._command(C.build(C.READ_6, flags=dict(sili=False, fixed=False), transfer_length=n),
-                                  data_in=buffer[:n])
+                r = self._command(C.read6_variable(n), data_in=buffer[:n])
                 if r.status == ScsiStatus.GOOD:
                     return TapeIo(E.NDMP_NO_ERR, len(r.data_in))
                 s = self._sense(r)
