@@ -506,6 +506,37 @@ def wrong_type(value: Any, kind: type | tuple[type, ...]) -> str | None:
     return None
 
 
+def unknown_key_fix(key: str, known: tuple[str, ...], kind: str) -> str:
+    """The fix to offer for a key that ``kind`` does not have: its lower-case spelling, the
+    nearest known key, or the list of them."""
+    if key.lower() in known:
+        return f"keys are lower case: write {key.lower()}."
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    if close:
+        return f"write {close[0]} if that is what you meant, or remove {key}."
+    return f"remove {key}; the keys of {kind} are {', '.join(known)}."
+
+
+class SectionReader:
+    """Base of the readers of the sections the node reader passes on untouched
+    (``[ndmp]``, ``[[volume]]``): their errors name the same file and line as the node's
+    own, and the file is read for line numbers only when an error needs one."""
+
+    def __init__(self, node: NodeConfig) -> None:
+        self.node = node
+        self.label = str(node.source) if node.source is not None else "<configuration>"
+        self.base = node.source.parent if node.source is not None else node.state.parent
+        self._lines: _Lines | None = None
+
+    def line_of(self, where: tuple) -> int | None:
+        if self._lines is None:
+            try:
+                self._lines = _Lines(Path(self.label).read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError):
+                return None
+        return self._lines.line_of(where)
+
+
 class _Builder:
     def __init__(self, label: str, text: str, base: Path, source: Path | None) -> None:
         self.label = label
@@ -550,14 +581,7 @@ class _Builder:
         for key in table:
             if key in known:
                 continue
-            close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-            if key.lower() in known:
-                fix = f"keys are lower case: write {key.lower()}."
-            elif close:
-                fix = f"write {close[0]} if that is what you meant, or remove {key}."
-            else:
-                fix = f"remove {key}; the keys of {kind} are {', '.join(known)}."
-            self.fail((*where, key), f"{key} is not a key of {kind}.", fix)
+            self.fail((*where, key), f"{key} is not a key of {kind}.", unknown_key_fix(key, known, kind))
 
     def get(self, table: dict, key: str, kind: type | tuple[type, ...], where: _Path,
             example_table: str, *, required: bool = False, default: Any = None) -> Any:

@@ -41,7 +41,6 @@ file is secret.
 """
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import json
 import os
@@ -59,7 +58,14 @@ from ndmp.constants import NDMPPORT
 from ndmp.context import TAPE_RESERVATIONS
 from ndmp.registry import DEFAULT_MAX_SESSIONS, max_sessions_for_memory
 
-from .config import ConfigError, NodeConfig, _Lines, short_value, wrong_type
+from .config import (
+    ConfigError,
+    NodeConfig,
+    SectionReader,
+    short_value,
+    unknown_key_fix,
+    wrong_type,
+)
 
 __all__ = [
     "AUTHTYPES", "DEFAULT_USERS", "MAX_DATA_BUFFERS", "NDMPS_PORT", "SETTINGS", "NdmpConfig",
@@ -246,13 +252,15 @@ def ndmp_config(node: NodeConfig) -> NdmpConfig:
     return _Reader(node).read(node.extra.get("ndmp"))
 
 
-class _Reader:
-    def __init__(self, node: NodeConfig) -> None:
-        self.node = node
-        self.label = str(node.source) if node.source is not None else "<configuration>"
-        self.base = node.source.parent if node.source is not None else node.state.parent
-        self._lines: _Lines | None = None
+_MISPLACED_KEY_FIXES = {
+    "users": "write each user as its own [[ndmp.user]] table with name and role.",
+    "password": ("remove it: NDMP passwords are not kept in the configuration; "
+                 "`vtl ndmp generate-password --user NAME` prints one."),
+}
+"""Keys people write where they do not belong, with where they go instead."""
 
+
+class _Reader(SectionReader):
     # -- reporting --------------------------------------------------------------------
 
     def fail(self, where: tuple, message: str, fix: str) -> NoReturn:
@@ -263,14 +271,6 @@ class _Reader:
             key = where[2] if len(where) > 2 else None
         raise ConfigError(self.label, message, fix, line=self.line_of(("ndmp", *where)),
                           table=table, key=key)
-
-    def line_of(self, where: tuple) -> int | None:
-        if self._lines is None:
-            try:
-                self._lines = _Lines(Path(self.label).read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError):
-                return None
-        return self._lines.line_of(where)
 
     def example(self, key: str) -> str:
         return _EXAMPLES.get(key, f"{key} = ...")
@@ -290,18 +290,7 @@ class _Reader:
         for key in table:
             if key in known:
                 continue
-            close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-            if key.lower() in known:
-                fix = f"keys are lower case: write {key.lower()}."
-            elif key == "users":
-                fix = "write each user as its own [[ndmp.user]] table with name and role."
-            elif key == "password":
-                fix = ("remove it: NDMP passwords are not kept in the configuration; "
-                       "`vtl ndmp generate-password --user NAME` prints one.")
-            elif close:
-                fix = f"write {close[0]} if that is what you meant, or remove {key}."
-            else:
-                fix = f"remove {key}; the keys of {kind} are {', '.join(known)}."
+            fix = _MISPLACED_KEY_FIXES.get(key) or unknown_key_fix(key, known, kind)
             self.fail((*where, key), f"{key} is not a key of {kind}.", fix)
 
     # -- the table --------------------------------------------------------------------------

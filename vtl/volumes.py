@@ -41,7 +41,7 @@ from typing import Any, NoReturn
 from ndmp.backend import Volume
 from ndmp.snapshot import METHODS, SnapshotError, filesystem_type, probe_method
 
-from .config import ConfigError, NodeConfig, _Lines, short_value
+from .config import ConfigError, NodeConfig, SectionReader, short_value
 from .store import Store
 
 __all__ = ["SCOPE", "VolumeError", "VolumeSpec", "create_volume", "delete_volume", "describe",
@@ -131,26 +131,12 @@ def own_files_problem(node: NodeConfig, directory: Path, read_only: bool) -> str
 # -- the [[volume]] tables ----------------------------------------------------------------------
 
 
-class _Reader:
-    def __init__(self, node: NodeConfig) -> None:
-        self.node = node
-        self.label = str(node.source) if node.source is not None else "<configuration>"
-        self.base = node.source.parent if node.source is not None else node.state.parent
-        self._lines: _Lines | None = None
-
+class _Reader(SectionReader):
     def fail(self, where: tuple, message: str, fix: str) -> NoReturn:
         table = f"[[volume]] number {where[0] + 1}" if where and isinstance(where[0], int) else "[[volume]]"
         key = where[1] if len(where) > 1 else None
         raise ConfigError(self.label, message, fix, line=self.line_of(("volume", *where)), table=table,
                           key=key)
-
-    def line_of(self, where: tuple) -> int | None:
-        if self._lines is None:
-            try:
-                self._lines = _Lines(Path(self.label).read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError):
-                return None
-        return self._lines.line_of(where)
 
     def get(self, table: dict, index: int, key: str, kind: type, default: Any = None) -> Any:
         if key not in table:
