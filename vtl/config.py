@@ -63,6 +63,13 @@ from tapeconf.errors import TapeConfigError, UnknownDriveError
 from tapeconf.parser import load_tape_config
 
 from . import paths, target_ports
+from .barcodes import (
+    MAX_BARCODE_LENGTH,
+    BarcodeRange,
+    barcode_problem,
+    expand_barcodes,
+    parse_range,
+)
 from .target_ports import LunGroupSpec, TargetSpec
 from .units import parse_size
 
@@ -81,7 +88,6 @@ MAX_MAILSLOTS = 256
 MAX_LUN = 255
 MAX_ADDRESS = 0xFFFF
 #: SMC primary volume tag identifier: 32 bytes.
-MAX_BARCODE_LENGTH = 32
 DEFAULT_SOCKET_MODE = 0o660
 DEFAULT_CHANGER = ("IBM", "3573-TL", "F.11")
 
@@ -352,97 +358,6 @@ def _fsync_dir(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
-
-
-# -- barcodes -------------------------------------------------------------------------
-
-_BARCODE = re.compile(r"[A-Z0-9]+", re.ASCII)
-
-
-def barcode_problem(barcode: str) -> str | None:
-    """None if ``barcode`` is a valid label, else the reason it is not."""
-    if barcode == "":
-        return "a barcode is empty."
-    if len(barcode) > MAX_BARCODE_LENGTH:
-        return (f'the barcode "{barcode}" has {len(barcode)} characters; a barcode has at most '
-                f"{MAX_BARCODE_LENGTH}.")
-    if not _BARCODE.fullmatch(barcode):
-        if _BARCODE.fullmatch(barcode.upper()):
-            return f'the barcode "{barcode}" has lower-case letters; write {barcode.upper()}.'
-        bad = next(c for c in barcode if not _BARCODE.fullmatch(c.upper()))
-        return (f'the barcode "{barcode}" contains {bad!r}; barcodes are upper-case letters '
-                "and digits.")
-    return None
-
-
-@dataclass(frozen=True)
-class _Range:
-    """``prefix + number (zero-padded to width) + suffix`` for number in first..last."""
-
-    prefix: str
-    first: int
-    last: int
-    width: int
-    suffix: str
-
-    def __len__(self) -> int:
-        return self.last - self.first + 1
-
-    def __iter__(self):
-        if self.width == 0:                 # one barcode, no number to count
-            yield self.prefix + self.suffix
-            return
-        for n in range(self.first, self.last + 1):
-            yield f"{self.prefix}{n:0{self.width}d}{self.suffix}"
-
-
-def _parse_range(text: str) -> _Range:
-    """``VTL000L8-VTL019L8`` (or one barcode); raises ValueError with the reason."""
-    ends = [part.strip() for part in text.split("-")]
-    if len(ends) > 2:
-        raise ValueError(f'"{text}" has more than one "-"; a range is two barcodes joined by '
-                         'one "-", like VTL000L8-VTL019L8.')
-    for end in ends:
-        reason = barcode_problem(end)
-        if reason:
-            raise ValueError(reason)
-    if len(ends) == 1 or ends[0] == ends[1]:
-        return _Range(ends[0], 0, 0, 0, "")
-    first, last = ends
-    if len(first) != len(last):
-        raise ValueError(f'the two ends of the range "{text}" have different lengths; both ends '
-                         "have the same number of characters, like VTL000L8-VTL019L8.")
-    start = 0
-    while first[start] == last[start]:
-        start += 1
-    end = len(first)
-    while first[end - 1] == last[end - 1]:
-        end -= 1
-    while start > 0 and first[start - 1].isdigit():
-        start -= 1
-    while end < len(first) and first[end].isdigit():
-        end += 1
-    a, b = first[start:end], last[start:end]
-    if not (a.isdigit() and b.isdigit()):
-        raise ValueError(f'the ends of the range "{text}" differ in letters; only the number in '
-                         "a barcode can count up along a range, like VTL000L8-VTL019L8.")
-    if int(a) > int(b):
-        raise ValueError(f'the range "{text}" counts down; write the lower barcode first: '
-                         f"{last}-{first}.")
-    if media_for_barcode(first) != media_for_barcode(last):
-        raise ValueError(f'the ends of the range "{text}" have different media ids; a range keeps '
-                         "the media id and counts up the number before it, like "
-                         "VTL000L8-VTL019L8.")
-    return _Range(first[:start], int(a), int(b), end - start, first[end:])
-
-
-def expand_barcodes(text: str) -> list[str]:
-    """The barcodes of a range such as ``VTL000L8-VTL019L8`` (or of one barcode).
-
-    The number that differs between the two ends counts up, keeping its width; the rest
-    stays.  Raises ``ValueError`` saying what is wrong.
-    """
-    return list(_parse_range(text))
 
 
 # -- building the configuration from TOML data -----------------------------------------
@@ -985,7 +900,7 @@ class _Builder:
                                                 addresses.storage + next(position)))
         return tuple(result)
 
-    def barcode_ranges(self, at: _Path, data: dict) -> tuple[str, list[_Range]]:
+    def barcode_ranges(self, at: _Path, data: dict) -> tuple[str, list[BarcodeRange]]:
         if ("barcode" in data) == ("barcodes" in data):
             self.fail(at, "a [[library.cartridge]] table needs barcode (one cartridge) or "
                       "barcodes (a range or a list), and not both.",
@@ -1003,7 +918,7 @@ class _Builder:
         ranges = []
         for item in items:
             try:
-                rng = _parse_range(item)
+                rng = parse_range(item)
             except ValueError as exc:
                 self.fail((*at, key), _clause(exc), "write a barcode of up to 32 upper-case "
                           'letters and digits, like "VTL000L8", or a range like '
@@ -1014,7 +929,7 @@ class _Builder:
             ranges.append(rng)
         return key, ranges
 
-    def media_of(self, at: _Path, rng: _Range) -> MediaType:
+    def media_of(self, at: _Path, rng: BarcodeRange) -> MediaType:
         first = next(iter(rng))
         media = media_for_barcode(first)
         if media is None:
@@ -1023,7 +938,7 @@ class _Builder:
                       'add media = "LTO8" (or another media type) to the table.')
         return media
 
-    def check_cleaning(self, at: _Path, key: str, rng: _Range, media: MediaType,
+    def check_cleaning(self, at: _Path, key: str, rng: BarcodeRange, media: MediaType,
                        explicit: bool) -> None:
         first = next(iter(rng))
         label = media_for_barcode(first)
@@ -1277,7 +1192,7 @@ def _runs(cartridges: tuple[CartridgeSpec, ...]):
             if (cur.media, cur.capacity, cur.slot) != (first.media, first.capacity, prev.slot + 1):
                 break
             try:
-                pair = _parse_range(f"{prev.barcode}-{cur.barcode}")
+                pair = parse_range(f"{prev.barcode}-{cur.barcode}")
             except ValueError:
                 break
             if len(pair) != 2 or shape not in (None, (pair.prefix, pair.width, pair.suffix)):
@@ -1286,7 +1201,7 @@ def _runs(cartridges: tuple[CartridgeSpec, ...]):
             j += 1
         if j - i > 1:
             text = f"{first.barcode}-{cartridges[j - 1].barcode}"
-            if list(_parse_range(text)) == [c.barcode for c in cartridges[i:j]]:
+            if list(parse_range(text)) == [c.barcode for c in cartridges[i:j]]:
                 yield text, first
                 i = j
                 continue

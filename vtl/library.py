@@ -40,7 +40,8 @@ from scsi.smc import DriveBay, Element, ElementType, Inventory, MediumChanger, M
 from scsi.spc.reservation_state import Reservations
 from scsi.ssc import DrivePersonality, DriveState, TapeDrive
 
-from .config import DriveSpec, LibrarySpec, barcode_problem
+from .barcodes import barcode_problem
+from .config import DriveSpec, LibrarySpec
 from .store import LibraryLayout, Location, Store
 
 log = logging.getLogger(__name__)

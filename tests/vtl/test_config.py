@@ -25,7 +25,6 @@ from vtl.config import (
     default_text,
     dumps,
     ensure_default,
-    expand_barcodes,
     load,
     loads,
 )
@@ -293,40 +292,6 @@ def test_aliases_for_configured_devices() -> None:
     lib = parse(MINIMAL).libraries[0]
     assert parse_mapping(serial_mapping(lib.drives[0].serial, lib.drives[0].lun)).serial == "DR1"
     assert ppn(lib.name, 0, 1, lib.drives[0].lun) == "lib0:0.1L1"
-
-
-# -- barcode ranges ----------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("text", "expected"), [
-    ("VTL000L8-VTL003L8", ["VTL000L8", "VTL001L8", "VTL002L8", "VTL003L8"]),
-    ("VTL009L8-VTL011L8", ["VTL009L8", "VTL010L8", "VTL011L8"]),
-    ("A00998L8-A01000L8", ["A00998L8", "A00999L8", "A01000L8"]),
-    ("ABC98-ABC100", None),                       # different lengths
-    ("CLN000CU-CLN002CU", ["CLN000CU", "CLN001CU", "CLN002CU"]),
-    ("X1-X1", ["X1"]),
-    ("VTL000L8 - VTL001L8", ["VTL000L8", "VTL001L8"]),
-    ("VTL005L8", ["VTL005L8"]),
-    ("000001-000003", ["000001", "000002", "000003"]),
-])
-def test_expand_barcodes(text: str, expected: list[str] | None) -> None:
-    if expected is None:
-        with pytest.raises(ValueError, match="different lengths"):
-            expand_barcodes(text)
-    else:
-        assert expand_barcodes(text) == expected
-
-
-@pytest.mark.parametrize(("text", "words"), [
-    ("VTL009L8-VTL000L8", "counts down"),
-    ("VTA000L8-VTB000L8", "differ in letters"),
-    ("VTL000L7-VTL000L8", "different media ids"),
-    ("A-B-C", 'more than one "-"'),
-    ("VTL000L8-", "empty"),
-])
-def test_bad_barcode_ranges(text: str, words: str) -> None:
-    with pytest.raises(ValueError, match=words):
-        expand_barcodes(text)
 
 
 def test_ten_thousand_slots_nine_thousand_cartridges() -> None:
