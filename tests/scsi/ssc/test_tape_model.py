@@ -3,6 +3,7 @@ tiny reference model of tape semantics; every answer is compared, sense bits
 and residues included."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from hypothesis import HealthCheck, settings, strategies as st
@@ -183,6 +184,23 @@ class DriveVersusModel(RuleBasedStateMachine):
     def erase(self):
         del self.model.tape[self.model.pos:]
         self.check(erase(), Expect())
+
+    @rule(index=st.sampled_from(["kept", "deleted", "truncated"]))
+    def reload(self, index):
+        """Take the cartridge out and put it back, its files closed and opened again: what
+        was written is all there, the head at BOT.  An index that is missing or cut short
+        (an older copy) is rebuilt from the log."""
+        cart = self.drive.eject()
+        path = cart.path
+        cart.close()
+        idx = os.path.join(path, "p0.idx")
+        if index == "deleted" and os.path.exists(idx):
+            os.unlink(idx)
+        elif index == "truncated" and os.path.exists(idx):
+            os.truncate(idx, os.path.getsize(idx) // 2)
+        self.drive.insert(Cartridge.open(path))
+        self.drive.unit_attentions.clear()
+        self.model.pos = 0
 
     @invariant()
     def position_agrees(self):
