@@ -45,3 +45,33 @@ def check_answer(result, cdb: bytes, seen: dict) -> None:
         assert s.key != SenseKey.HARDWARE_ERROR, (cdb.hex(), s)
     else:
         assert not result.sense
+
+
+# Pieces of configuration syntax that mutations splice in: quoting, table headers, numbers
+# out of every range, TOML's own oddities, and whole key lines of the node's tables.
+TEXT_TOKENS = (
+    '"', "'", "[", "]", "[[", "]]", "=", "\n", "#", "\\", "\x00", "é", "0", "-1", "0x", "1e999",
+    "nan", "inf", "true", '""', "{}", "[]", "99999999999999999999", "3.5", "2020-01-01", "00:00",
+    "lun = 1", "slots = 0", 'serial = "A"', 'barcodes = "VTL000L8-VTL999L8"', "[[library.drive]]",
+    "[ndmp]", "[[volume]]", '[[library]]\nname = "x"\nslots = 1', 'capacity = "1KiB"',
+    'capacity = "-5MiB"', "=0x", "_density=", "autoload=", "cmd_timeout_0x08=5m",
+)
+
+
+def mutate_text(rng: random.Random, text: str) -> str:
+    """One to six mutations of a configuration file: a cut, a token of ``TEXT_TOKENS``
+    spliced in, a character replaced, or a piece of the file repeated elsewhere."""
+    b = list(text)
+    for _ in range(rng.randint(1, 6)):
+        op = rng.random()
+        pos = rng.randint(0, len(b))
+        if op < 0.3 and b:
+            del b[pos:pos + rng.randint(1, 20)]
+        elif op < 0.6:
+            b[pos:pos] = list(rng.choice(TEXT_TOKENS))
+        elif op < 0.8 and b:
+            b[min(pos, len(b) - 1)] = chr(rng.randrange(0x80))
+        else:
+            start = rng.randint(0, len(b))
+            b[pos:pos] = b[start:start + rng.randint(0, 80)]
+    return "".join(b)
