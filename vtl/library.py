@@ -475,12 +475,20 @@ class Library(Inventory):
         """The element holding ``barcode`` (labels are upper case; any case finds them)."""
         return self.where(barcode.upper())
 
+    @staticmethod
+    def importable_label(barcode: str) -> str:
+        """The label ``barcode`` stands for (labels are upper case, and name the cartridge's
+        directory), or LibraryError saying why no cartridge can carry it.  Check it before
+        the label is used in a path."""
+        label = barcode.upper()
+        problem = barcode_problem(label)
+        if problem is not None:
+            raise LibraryError(f"Cartridge {label!r} cannot be imported: {problem}")
+        return label
+
     def import_cartridge(self, barcode: str, media: str | None = None, capacity: int | None = None) -> Element:
         """An operator puts a cartridge into the mailslot (a new blank one, or one from the vault)."""
-        barcode = barcode.upper()   # barcode labels are upper case (and name the cartridge directory)
-        problem = barcode_problem(barcode)
-        if problem is not None:
-            raise LibraryError(f"Cartridge {barcode!r} cannot be imported: {problem}")
+        barcode = self.importable_label(barcode)
         with self.lock:
             if self.door_locked:
                 # The door is one door: locked, the operator can neither take out nor put in.

@@ -21,6 +21,8 @@ BAD = [
     (b'{"method": "scsi", "params": {"device": "st0", "cdb": "00", "allocation": -1}}', "allocation length"),
     (b'{"method": "import", "params": {"barcode": "ABC123L8", "capacity": "lots"}}', "Bad capacity"),
     (b'{"method": "import", "params": {"barcode": "../../x", "media": "LTO8"}}', "cannot be imported"),
+    (b'{"method": "import", "params": {"barcode": "%s"}}' % (b"A" * 300), "a barcode has at most 32"),
+    (b'{"method": "cartridge.create", "params": {"barcode": "%s"}}' % (b"A" * 300), "a barcode has at most 32"),
     (b'{"method": "tape.position", "params": {"drive": "st0", "operation": "fsf", "count": -1}}',
      "The count must be"),
     (b'{"method": "move", "params": {"source": "4096", "destination": "99999"}}', "no element"),

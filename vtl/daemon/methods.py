@@ -297,7 +297,7 @@ def import_(node: Node, barcode: str, media: str | None = None, capacity: str | 
         cap = parse_size(capacity) if capacity else None
     except ValueError as e:
         raise ApiError(f"Bad capacity: {e}.") from None
-    kept = lib.cartridge_path(barcode.upper())
+    kept = lib.cartridge_path(lib.importable_label(barcode))
     adopted = node.store.entry(barcode) is None and (kept / "cartridge.json").exists()
     el = lib.import_cartridge(barcode, media, cap)
     return {**element_view(lib, el), "adopted": str(kept) if adopted else None}
@@ -378,7 +378,7 @@ def cartridge_create(node: Node, barcode: str, media: str | None = None, capacit
                      library: str | None = None) -> dict[str, Any]:
     """A new cartridge straight into the library's mailslot, as an operator would hand it in."""
     lib = node.library(library)
-    kept = lib.cartridge_path(barcode.upper())
+    kept = lib.cartridge_path(lib.importable_label(barcode))
     if node.store.entry(barcode) is None and (kept / "cartridge.json").exists():
         raise ApiError(f"A cartridge {barcode.upper()} already exists at {kept}, outside the catalog. "
                        f"`vtl import {barcode.upper()}` takes it in as it is; `vtl cartridge delete {kept}` "
