@@ -13,6 +13,7 @@ from images.cartridge.media import media_for_barcode
 
 __all__ = ["MAX_BARCODE_LENGTH", "BarcodeRange", "barcode_problem", "expand_barcodes", "parse_range"]
 
+#: SMC primary volume tag identifier: 32 bytes.
 MAX_BARCODE_LENGTH = 32
 
 _BARCODE = re.compile(r"[A-Z0-9]+", re.ASCII)

@@ -63,21 +63,15 @@ from tapeconf.errors import TapeConfigError, UnknownDriveError
 from tapeconf.parser import load_tape_config
 
 from . import paths, target_ports
-from .barcodes import (
-    MAX_BARCODE_LENGTH,
-    BarcodeRange,
-    barcode_problem,
-    expand_barcodes,
-    parse_range,
-)
+from .barcodes import BarcodeRange, parse_range
 from .target_ports import LunGroupSpec, TargetSpec
 from .units import parse_size
 
 __all__ = [
-    "MAX_BARCODE_LENGTH", "barcode_problem", "MAX_DRIVES", "MAX_LIBRARIES", "MAX_LUN", "MAX_MAILSLOTS",
+    "MAX_DRIVES", "MAX_LIBRARIES", "MAX_LUN", "MAX_MAILSLOTS",
     "CartridgeSpec", "ChangerSpec", "ConfigError", "DriveSpec", "ElementAddresses",
     "LibrarySpec", "NodeConfig", "default_path", "default_text", "dumps", "ensure_default",
-    "expand_barcodes", "load", "loads", "short_value",
+    "load", "loads", "short_value",
 ]
 
 #: "ONTAP supports a maximum of 64 simultaneous tape drive connections, 16 medium changers".
@@ -87,7 +81,6 @@ MAX_MAILSLOTS = 256
 #: Peripheral device addressing: bus 0, an 8-bit LUN.
 MAX_LUN = 255
 MAX_ADDRESS = 0xFFFF
-#: SMC primary volume tag identifier: 32 bytes.
 DEFAULT_SOCKET_MODE = 0o660
 DEFAULT_CHANGER = ("IBM", "3573-TL", "F.11")
 
