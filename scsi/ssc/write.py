@@ -46,25 +46,33 @@ def write6(dev, req: Request):
     part = dev.medium_for_write()
     if n == 0:
         return None
-    size = n * dev.block_length if f.fixed else n
-    data = req.parameters(size)
-    blocks = [data[i:i + dev.block_length] for i in range(0, size, dev.block_length)] if f.fixed else [data]
     algorithm = dev.storage_algorithm
     key = dev.encryption.write_key
-    cart = dev.cartridge
-    for i, block in enumerate(blocks):
-        try:
-            stored = part.write(block, algorithm, key)
-        except EndOfMedium:
-            raise volume_overflow((len(blocks) - i) if f.fixed else n) from None
-        except WriteFailure:
-            dev.alerts.set(TapeAlerts.WRITE_FAILURE)
-            raise write_error((len(blocks) - i) if f.fixed else n) from None
-        for s in (dev.stats, dev.load_stats):
-            s.host_bytes_written += len(block)
-            s.medium_bytes_written += stored
-            s.blocks_written += 1
-        cart.count_written(len(block))
+    if not f.fixed:                            # one block: the data path
+        _write_block(dev, part, req.parameters(n), algorithm, key, n)
+    else:
+        bs = dev.block_length
+        data = req.parameters(n * bs)
+        for i in range(n):
+            _write_block(dev, part, data[i * bs:(i + 1) * bs], algorithm, key, n - i)
     if part.in_early_warning:
         raise early_warning()
     return None
+
+
+def _write_block(dev, part, block, algorithm, key, residue: int) -> None:
+    """One block onto the tape, counted; ``residue`` is what INFORMATION reports if it
+    does not get there (the blocks not written, or the bytes of a variable block)."""
+    try:
+        stored = part.write(block, algorithm, key)
+    except EndOfMedium:
+        raise volume_overflow(residue) from None
+    except WriteFailure:
+        dev.alerts.set(TapeAlerts.WRITE_FAILURE)
+        raise write_error(residue) from None
+    n = len(block)
+    for s in (dev.stats, dev.load_stats):
+        s.host_bytes_written += n
+        s.medium_bytes_written += stored
+        s.blocks_written += 1
+    dev.cartridge.count_written(n)
