@@ -100,21 +100,29 @@ def through_drive(directory: str, count: int, payloads: list[bytes], compress: b
     drive.execute(LOCAL, bytes([0x10, 1, 0, 0, 1, 0]))   # WRITE FILEMARKS, IMMED: no fsync
     w = time.perf_counter() - t
     stored = drive.cartridge.active.end
-    drive.execute(LOCAL, bytes([0x01, 0, 0, 0, 0, 0]))   # REWIND (a sync point, not timed)
-    if cold:
-        evict(drive.cartridge.active.log_path)
-        prime(directory, count * RECORD + MARGIN)
-    buf = memoryview(mmap.mmap(-1, RECORD))
     read6 = bytes([0x08, 0]) + RECORD.to_bytes(3, "big") + b"\0"
-    t = time.perf_counter()
-    for i in range(count):
-        r = drive.execute(LOCAL, read6, None, buf)
-        if r.status != Status.GOOD:
-            raise SystemExit(f"read {i}: {r.decoded_sense()}")
-    rd = time.perf_counter() - t
+    times, read_rss = [], []
+    # First as an in-process initiator reads (no buffer: the drive answers with a view
+    # of the block in the page cache), then into a transport's buffer, as TCMU reads.
+    for buf in (None, memoryview(mmap.mmap(-1, RECORD))):
+        drive.execute(LOCAL, bytes([0x01, 0, 0, 0, 0, 0]))   # REWIND
+        if cold:
+            for part_file in (drive.cartridge.active.rec_path, drive.cartridge.active.dat_path):
+                evict(part_file)
+            prime(directory, count * RECORD + MARGIN)
+        t = time.perf_counter()
+        for i in range(count):
+            r = drive.execute(LOCAL, read6, None, buf)
+            if r.status != Status.GOOD:
+                raise SystemExit(f"read {i}: {r.decoded_sense()}")
+            if i % (count // 8 or 1) == 0:
+                read_rss.append(rss_mib())
+        times.append(time.perf_counter() - t)
+        del r
     drive.eject().close()
     shutil.rmtree(cart_dir)
-    return {"write_s": w, "read_s": rd, "stored": stored, "rss": rss}
+    return {"write_s": w, "read_s": times[0], "read_buffer_s": times[1], "stored": stored, "rss": rss,
+            "read_rss": read_rss}
 
 
 def main() -> None:
@@ -139,7 +147,7 @@ def main() -> None:
     rnd = [os.urandom(RECORD) for _ in range(16)]
     text = text_like(RECORD * 16)
     texts = [text[i * RECORD:(i + 1) * RECORD] for i in range(16)]
-    dd_w, dd_r, pw, pr, zw, zr, stored, rss = [], [], [], [], [], [], 0, []
+    dd_w, dd_r, pw, pr, pb, zw, zr, stored, rss, read_rss = [], [], [], [], [], [], [], 0, [], []
     for n in range(args.rounds):
         os.sync()
         w, r = dd(os.path.join(args.dir, "bench-dd"), count, args.cold)
@@ -149,7 +157,9 @@ def main() -> None:
         res = through_drive(args.dir, count, rnd, compress=False, cold=args.cold)
         pw.append(mb / res["write_s"])
         pr.append(mb / res["read_s"])
+        pb.append(mb / res["read_buffer_s"])
         rss += res["rss"]
+        read_rss += res["read_rss"]
         os.sync()
         res = through_drive(args.dir, count, texts, compress=True, cold=args.cold)
         zw.append(mb / res["write_s"])
@@ -157,13 +167,16 @@ def main() -> None:
         stored = res["stored"]
         rss += res["rss"]
         print(f"round {n + 1}: dd write {dd_w[-1]:6.0f} read {dd_r[-1]:6.0f} | drive plain write {pw[-1]:6.0f} "
-              f"read {pr[-1]:6.0f} | lz4 text write {zw[-1]:5.0f} read {zr[-1]:5.0f} MB/s")
+              f"read {pr[-1]:6.0f} (into a buffer {pb[-1]:6.0f}) | lz4 text write {zw[-1]:5.0f} "
+              f"read {zr[-1]:5.0f} MB/s")
     print(f"best dd bs=256k   write {max(dd_w):8.0f} MB/s   read {max(dd_r):8.0f} MB/s")
     print(f"best drive plain  write {max(pw):8.0f} MB/s   read {max(pr):8.0f} MB/s"
           f"   ({max(pw) / max(dd_w):.2f} x dd write, {max(pr) / max(dd_r):.2f} x dd read)")
+    print(f"drive plain read into a transport buffer {max(pb):8.0f} MB/s ({max(pb) / max(dd_r):.2f} x dd read)")
     print(f"best drive lz4    write {max(zw):8.0f} MB/s   read {max(zr):8.0f} MB/s"
           f"   (text-like data, stored {stored / (count * RECORD):.2f} of host bytes)")
-    print(f"RSS while writing (MiB): min {min(rss):.0f}, max {max(rss):.0f}")
+    print(f"RSS while writing (MiB): min {min(rss):.0f}, max {max(rss):.0f}; "
+          f"while reading: min {min(read_rss):.0f}, max {max(read_rss):.0f}")
     print(f"max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 
 

@@ -108,6 +108,13 @@ class Request:
         self.data_out = data_out
         self._data_in = data_in
 
+    @property
+    def has_buffer(self) -> bool:
+        """Did the transport bring a data-in buffer?  Without one, a handler may answer
+        with a read-only view of data that already lies in memory (a block in the page
+        cache) instead of copying it anywhere."""
+        return self._data_in is not None
+
     def buffer(self, size: int) -> memoryview:
         """A writable data-in buffer of ``size`` bytes: the transport's own if it is big enough."""
         if self._data_in is not None and len(self._data_in) >= size:

@@ -65,6 +65,12 @@ class Drive:
 
     def execute(self, cdb: bytes, data_out: bytes | bytearray | memoryview | None = None, *,
                 nexus: Nexus = LOCAL, data_in: memoryview | None = None) -> Result:
+        """Run one command.  Data-in lands in ``data_in`` when one is given (as a
+        transport's buffer); without one, a READ answers with a read-only view of the
+        block where it lies in the cartridge's page cache, no copy made.  Such a view
+        stays readable as long as it is held, even after the tape is rewritten there
+        (it then shows the new bytes), but a disk error under it is SIGBUS, not MEDIUM
+        ERROR: against a failing disk, bring a buffer."""
         return self.device.execute(nexus, cdb, data_out, data_in)
 
     def close(self) -> None:

@@ -1,9 +1,9 @@
 """The file-backed cartridge: a directory holding a label file and, per
-partition, a record log and its index.
+partition, a record table, a payload file and an index (partition.py).
 
-    <dir>/cartridge.json   label: media, barcode, partitions, flags, MAM
-    <dir>/p0.log p0.idx    partition 0 records and index
-    <dir>/p1.log p1.idx    ...
+    <dir>/cartridge.json          label: media, barcode, partitions, flags, MAM
+    <dir>/p0.rec p0.dat p0.idx    partition 0: headers, payloads, index
+    <dir>/p1.rec p1.dat p1.idx    ...
 
 A cartridge is opened by one drive at a time (an exclusive lock), as a real
 cartridge is in one drive.  It knows tape semantics of records and positions;
@@ -23,8 +23,9 @@ from . import mam
 from .errors import CartridgeError, InUse, WormOverwrite, WriteProtected
 from .files import READ_ONLY_ERRNOS
 from .media import MediaType, media_for_barcode, media_type
-from .meta import META_NAME, Meta, PartitionMeta, write_atomically
+from .meta import FORMAT_VERSION, META_NAME, Meta, PartitionMeta, write_atomically
 from .partition import Partition
+from .upgrade import upgrade
 
 MIB = 1024 * 1024
 log = logging.getLogger(__name__)
@@ -115,7 +116,7 @@ class Cartridge:
         meta = Meta.from_json(text, label)
         if not read_only:
             try:
-                return cls(path, meta, _lock(path, meta.barcode, writable=True))
+                return cls(path, meta, _upgraded(path, meta, _lock(path, meta.barcode, writable=True)))
             except _ReadOnly:
                 if read_only is False:
                     raise CartridgeError(f"{path}: the files of cartridge {meta.barcode} cannot be "
@@ -123,7 +124,13 @@ class Cartridge:
                                          "make the directory and its files writable.") from None
             log.info("cartridge %s: its files cannot be written; opened read-only "
                      "(write-protected)", meta.barcode)
-        return cls(path, meta, _lock(path, meta.barcode, writable=False), read_only=True)
+        lock_fd = _lock(path, meta.barcode, writable=False)
+        if meta.format != FORMAT_VERSION:
+            os.close(lock_fd)
+            raise CartridgeError(f"{path}: cartridge {meta.barcode} is in format {meta.format}, which vtl "
+                                 "rewrites when it first opens it, and its files cannot be written. Fix: "
+                                 "open it once where they can (make the directory and its files writable).")
+        return cls(path, meta, lock_fd, read_only=True)
 
     @staticmethod
     def remove(path: str) -> list[str]:
@@ -218,7 +225,7 @@ class Cartridge:
             p.erase_all()
             p.close()
         for i in range(len(sizes), len(self.partitions)):
-            for suffix in ("log", "idx"):
+            for suffix in ("rec", "dat", "idx"):
                 try:
                     os.unlink(os.path.join(self.path, f"p{i}.{suffix}"))
                 except FileNotFoundError:
@@ -368,8 +375,27 @@ class Cartridge:
         return f"Cartridge({self.barcode!r}, {self.media.name}, {self.path!r})"
 
 
-_OWN_FILE = re.compile(rf"{re.escape(META_NAME)}|\.{re.escape(META_NAME)}\.tmp|p\d+\.(log|idx)")
+_OWN_FILE = re.compile(rf"{re.escape(META_NAME)}|\.{re.escape(META_NAME)}\.tmp|p\d+\.(rec|dat|idx|log)")
 """The files a cartridge is made of (besides its lock, which goes last)."""
+
+
+def _upgraded(path: str, meta: Meta, lock_fd: int) -> int:
+    """Rewrite a cartridge of an earlier format, holding its lock (upgrade.py)."""
+    if meta.format == FORMAT_VERSION:
+        return lock_fd
+    try:
+        upgrade(path, meta)
+    except OSError as e:
+        os.close(lock_fd)
+        if e.errno in READ_ONLY_ERRNOS:
+            raise _ReadOnly() from None
+        raise CartridgeError(f"{e.filename or path}: cannot rewrite cartridge {meta.barcode} in format "
+                             f"{FORMAT_VERSION}: {e.strerror}. Fix: make room on its file system; "
+                             "its records are untouched until the rewrite is done.") from None
+    except BaseException:
+        os.close(lock_fd)
+        raise
+    return lock_fd
 
 
 class _ReadOnly(Exception):

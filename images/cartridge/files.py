@@ -1,4 +1,4 @@
-"""Opening a cartridge's own files (its record logs and their indexes)."""
+"""Opening a cartridge's own files (record tables, payload files and indexes)."""
 from __future__ import annotations
 
 import errno

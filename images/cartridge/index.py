@@ -1,12 +1,14 @@
-"""The position index of one partition: where every K-th object starts, and
-which objects are filemarks or setmarks.
+"""The index of one partition: which objects are filemarks or setmarks, and where
+every K-th object's payload starts.
 
-This is what makes LOCATE and SPACE O(log n): a LOCATE looks up the nearest
-checkpoint and walks fewer than K record headers; a SPACE over filemarks is a
-binary search in the filemark list.  Memory grows with the number of
-checkpoints and marks, never with the data.  The index file is an append-only
-list of small self-checking entries in object order; it is only ever a cache of
-the log, so a missing, torn or stale index is rebuilt from the log.
+This is what makes SPACE O(log n): a SPACE over filemarks is a binary search in the
+filemark list (LOCATE needs no index: the record table is addressed by object).  The
+checkpoints tie the index to the record table it was made from, and say how far it is
+complete: an open checks the newest against the table and scans only the headers after
+it.  Memory grows with the number of checkpoints and marks, never with the data.  The
+index file is an append-only list of small self-checking entries in object order; it is
+only ever a cache of the record table, so a missing, torn or stale index is rebuilt
+from it.
 """
 from __future__ import annotations
 
@@ -54,11 +56,11 @@ class Index:
 
     def __init__(self, path: str, read_only: bool = False):
         self.path = path
-        self.checkpoints = array("Q")   # checkpoints[i] = log offset of object i*K
+        self.checkpoints = array("Q")   # checkpoints[i] = payload offset of object i*K
         self.filemarks = array("Q")     # object ids of filemarks, ascending
         self.setmarks = array("Q")
         self.read_only = read_only
-        """The file is only read (a read-only cartridge): memory is rebuilt from the log
+        """The file is only read (a read-only cartridge): memory is rebuilt from the record table
         where the file falls short, and nothing is ever written back."""
         self.fd = -1
         try:
@@ -69,11 +71,11 @@ class Index:
         self.stale = False
         """The file lacks entries the memory has (a write failed: the file system was
         full).  It is rewritten whole at the next sync point that can; until then, or if
-        the process dies first, the next open rebuilds it from the log."""
+        the process dies first, the next open rebuilds it from the record table."""
 
     # -- loading ---------------------------------------------------------------
-    def load(self, log_size: int) -> list[tuple[EntryType, int, int]]:
-        """Read the file; return the entries that are intact and inside the log."""
+    def load(self, data_size: int) -> list[tuple[EntryType, int, int]]:
+        """Read the file; return the entries that are intact and inside the payload file."""
         if self.fd < 0:
             return []
         size = os.fstat(self.fd).st_size
@@ -85,7 +87,7 @@ class Index:
             if crc32c(chunk[:-4]) != int.from_bytes(chunk[-4:], "big"):
                 break
             e = _ENTRY.parse(chunk)
-            if e.type not in (1, 2, 3) or e.object < last_obj or e.offset >= log_size:
+            if e.type not in (1, 2, 3) or e.object < last_obj or e.offset > data_size:
                 break
             kind = EntryType(e.type)
             if kind == EntryType.CHECKPOINT and e.object != len(self.checkpoints) * CHECKPOINT_EVERY:
@@ -149,7 +151,7 @@ class Index:
     # -- maintenance as records are appended or cut -----------------------------
     def note(self, obj: int, offset: int, mark: EntryType | None, count: int = 1, stride: int = 0) -> None:
         """Record ``count`` objects from ``obj``, ``stride`` bytes apart from ``offset``
-        (called after they are in the log)."""
+        (called after they are in the record table)."""
         entries = []
         for i in range(count):
             o, off = obj + i, offset + i * stride

@@ -8,7 +8,10 @@ import json
 import os
 from dataclasses import asdict, dataclass, field, fields
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: a record table and a payload file per partition.  1: one record log per
+partition, headers between the payloads (upgraded on open: upgrade.py)."""
+READABLE_FORMATS = (1, FORMAT_VERSION)
 META_NAME = "cartridge.json"
 
 
@@ -41,8 +44,8 @@ class Meta:
             raw = json.loads(text)
             if not isinstance(raw, dict):
                 raise ValueError(f"the file holds a JSON {type(raw).__name__}, not an object")
-            if raw.get("format") != FORMAT_VERSION:
-                raise ValueError(f"format {raw.get('format')!r} is not {FORMAT_VERSION}")
+            if raw.get("format") not in READABLE_FORMATS:
+                raise ValueError(f"format {raw.get('format')!r} is not one of {READABLE_FORMATS}")
             unknown = sorted(set(raw) - _FIELDS)
             if unknown:
                 raise ValueError(f"unknown field {unknown[0]!r}")

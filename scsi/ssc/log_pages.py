@@ -30,7 +30,7 @@ def sequential_access(drive) -> dict[int, int]:
         out[0x0004] = part.end // MB                                          # BOP to EOD
         out[0x0005] = max(0, part.capacity - part.early_warning) // MB        # BOP to early warning
         out[0x0006] = part.early_warning // MB                                # early warning to EOP
-        out[0x0007] = (part._off if part.pos < part.eod else part.end) // MB  # BOP to current position
+        out[0x0007] = part.used_before() // MB                                # BOP to current position
     out[0x0008] = 0                                                           # nothing buffered
     out[0x0100] = int(drive.cleaning_required)
     return out

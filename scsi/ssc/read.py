@@ -4,6 +4,10 @@ Residues follow SSC-4 6.4: a short block sets ILI with the unread remainder in
 INFORMATION; an over-long block sets ILI with a negative INFORMATION; a
 filemark sets FILEMARK and leaves the head after it; EOD is BLANK CHECK with the
 head left at EOD.  Data read before the condition is still returned.
+
+A transport with a data-in buffer (the TCMU data area) gets the block with one copy
+into it; an in-process initiator that brings none gets a read-only view of the block
+where it lies in the page cache, CRC-checked in place (images/cartridge/payload_file.py).
 """
 from __future__ import annotations
 
@@ -25,12 +29,13 @@ def _condition(key: SenseKey, code: tuple[int, int], info: int, data, **flags) -
     return CheckCondition(Sense.of(key, code, information=info, **flags), data)
 
 
-def read_block(dev, part, buf):
+def read_block(dev, part, buf, limit: int = 0):
     """One object into ``buf``, counting it; a CRC failure is MEDIUM ERROR, a block the
-    decryption mode or key cannot deliver is DecryptionRefused (the head moves past both)."""
+    decryption mode or key cannot deliver is DecryptionRefused (the head moves past both).
+    Without ``buf``, the block's first ``limit`` bytes come back as ``data``, uncopied."""
     key, raw = dev.encryption.read_key()
     try:
-        r = part.read(buf, key, raw)
+        r = part.read(buf, key, raw) if buf is not None else part.read_view(limit, key, raw)
     except MediumError:
         dev.stats.read_errors += 1
         dev.load_stats.read_errors += 1
@@ -76,8 +81,12 @@ def read6(dev, req: Request):
 def _read_variable(dev, req: Request, part, n: int, sili: bool):
     if n > dev.personality.max_block_length:
         raise req.invalid("transfer_length")
-    buf = req.buffer(n)
-    r = read_block(dev, part, buf)
+    if req.has_buffer:
+        buf = req.buffer(n)
+        r = read_block(dev, part, buf)
+    else:                                     # an in-process initiator: no copy at all
+        r = read_block(dev, part, None, n)
+        buf = r.data
     if r.kind is None:
         raise _condition(SenseKey.BLANK_CHECK, Asc.END_OF_DATA_DETECTED, n, None)
     if r.kind == Kind.FILEMARK:

@@ -19,8 +19,10 @@ def test_an_index_that_cannot_be_written_is_rewritten_later(tmp_path, monkeypatc
     with Cartridge.create(path, capacity=8 * MIB) as cart:
         real = index.os.pwrite
 
-        def full(*args):
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        def full(fd, *args):
+            if fd == cart.active.index.fd:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            return real(fd, *args)
         monkeypatch.setattr(index.os, "pwrite", full)
         for i in range(200):                                 # checkpoints every 64 objects
             cart.active.write(memoryview(bytes([i]) * 10))

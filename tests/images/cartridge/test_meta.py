@@ -45,7 +45,7 @@ def _drop(key):
 @pytest.mark.parametrize("change, reason", [
     (lambda raw: "[1, 2]", "JSON list, not an object"),
     (lambda raw: "not json", "not a vtl cartridge label"),
-    (_set("format", 2), "format 2 is not 1"),
+    (_set("format", 3), "format 3 is not one of (1, 2)"),
     (_set("colour", "red"), "unknown field 'colour'"),
     (_drop("barcode"), "barcode is missing"),
     (_set("barcode", 5), "barcode is 5"),

@@ -40,7 +40,7 @@ def written(tmp_path, torn: bool = True) -> str:
         for i in range(2):
             p.write(memoryview(b"z" * 500))
     if torn:
-        with open(os.path.join(path, "p0.log"), "ab") as f:
+        with open(os.path.join(path, "p0.rec"), "ab") as f:
             f.write(b"\x01" * 16)
     return path
 
@@ -122,7 +122,8 @@ def test_on_a_read_only_mount_it_opens_read_only_by_itself(tmp_path):
     with Cartridge.open(path) as cart:                   # writable again: the torn tail is cut now
         assert not cart.read_only and not cart.write_protected
         assert cart.active.recovered_bytes == 16
-    assert os.path.getsize(os.path.join(path, "p0.log")) == cart.active.end
+    assert os.path.getsize(os.path.join(path, "p0.rec")) + os.path.getsize(os.path.join(path, "p0.dat")) == \
+        cart.active.end
 
 
 def test_a_read_only_mount_without_a_lock_file_locks_the_directory(tmp_path):

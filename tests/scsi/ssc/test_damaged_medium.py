@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 
 from images.cartridge import Cartridge
+from images.cartridge.record import HEADER_SIZE
 from scsi import SenseKey
 from support.answers import run
 import support.cdbs as c
@@ -22,10 +23,7 @@ def position(drive) -> int:
 
 def damaged(drive, before: int = 5) -> None:
     """Ten blocks, a filemark, three blocks; then the header of block ``before`` spoiled."""
-    part = drive.cartridge.active
-    offsets = []
     for i in range(10):
-        offsets.append(part.end)
         assert run(drive, c.write6(100), bytes([i]) * 100).good
     run(drive, c.write_filemarks6(1))
     for i in range(3):
@@ -33,8 +31,8 @@ def damaged(drive, before: int = 5) -> None:
     cart = drive.eject()
     path = cart.path
     cart.close()
-    with open(os.path.join(path, "p0.log"), "r+b") as f:
-        f.seek(offsets[before] + 4)
+    with open(os.path.join(path, "p0.rec"), "r+b") as f:
+        f.seek(before * HEADER_SIZE + 4)
         f.write(b"\xde\xad\xbe\xef")
     drive.insert(Cartridge.open(path))
     drive.unit_attentions.clear()

@@ -81,8 +81,8 @@ def test_blocks_written_with_a_key_read_back_only_with_it(drive):
     secret = b"the crown jewels " * 40
     assert run(drive, c.write6(len(secret)), secret).good
     assert run(drive, c.write_filemarks6(1)).good
-    log = open(os.path.join(drive.cartridge.path, "p0.log"), "rb").read()
-    assert b"crown jewels" not in log                                     # nothing in the clear at rest
+    stored = open(os.path.join(drive.cartridge.path, "p0.dat"), "rb").read()
+    assert b"crown jewels" not in stored                                    # nothing in the clear at rest
 
     assert run(drive, c.rewind()).good
     nbes = run(drive, spin(0x0021)).data

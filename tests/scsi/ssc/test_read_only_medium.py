@@ -30,7 +30,7 @@ def loaded_read_only(drive) -> str:
     cart = drive.eject()
     path = cart.path
     cart.close()
-    with open(os.path.join(path, "p0.log"), "ab") as f:
+    with open(os.path.join(path, "p0.rec"), "ab") as f:
         f.write(b"\x07" * 20)
     drive.insert(Cartridge.open(path, read_only=True))
     drive.unit_attentions.clear()

@@ -1,10 +1,10 @@
 """READ(6)/WRITE(6)/WRITE FILEMARKS: data, residues, fixed mode, capacity, protection."""
 from __future__ import annotations
 
+import mmap
 import os
 
-
-from scsi import SenseKey, Status
+from scsi import LOCAL, SenseKey, Status
 from support.answers import run
 import support.cdbs as c
 
@@ -119,8 +119,7 @@ def test_write_mid_tape_cuts_the_rest(drive):
 
 def test_crc_failure_is_a_medium_error(drive):
     write(drive, os.urandom(1000))            # incompressible: stored as is
-    log = drive.cartridge.active.log_path
-    with open(log, "r+b") as f:
+    with open(drive.cartridge.active.dat_path, "r+b") as f:
         f.seek(100)
         f.write(b"\xde\xad")
     run(drive, c.rewind())
@@ -158,3 +157,21 @@ def test_verify_checks_crc_and_compares(drive):
     run(drive, c.rewind())
     a = run(drive, c.verify6(100, bytcmp=True), b"v" * 99 + b"w")
     assert a.sense.key == SenseKey.MISCOMPARE
+
+
+def test_without_a_buffer_a_read_answers_with_the_block_where_it_lies(drive):
+    """An in-process initiator that brings no data-in buffer gets a read-only view of the
+    block in the page cache; one that brings a buffer gets the block copied into it."""
+    data = os.urandom(3000)
+    write(drive, data)
+    run(drive, c.rewind())
+    a = drive.execute(LOCAL, c.read6(3000))
+    assert a.status == Status.GOOD and bytes(a.data) == data
+    assert a.data.readonly and isinstance(a.data.obj, mmap.mmap)
+    run(drive, c.rewind())
+    buf = memoryview(bytearray(4000))
+    a = drive.execute(LOCAL, c.read6(3000), None, buf)
+    assert bytes(a.data) == data and a.data.obj is buf.obj
+    run(drive, c.rewind())
+    a = run(drive, c.read6(1000))                             # a short read: ILI, the head part
+    assert a.sense.ili and a.sense.information == 1000 - 3000 and bytes(a.data) == data[:1000]

@@ -187,13 +187,16 @@ def test_damaged_cartridge_files_are_reported_not_raised(ro, tmp_path):
     with Cartridge.open(hurt) as cart:
         for i in range(4):
             cart.active.write(memoryview(bytes([i]) * 100))
-    with open(os.path.join(hurt, "p0.log"), "r+b") as f:
+    with open(os.path.join(hurt, "p0.rec"), "r+b") as f:
         f.seek(4)
         f.write(b"\xde\xad\xbe\xef")                     # the first record's header
-    size = os.path.getsize(os.path.join(hurt, "p0.log"))
+
+    def stored() -> int:
+        return sum(os.path.getsize(os.path.join(hurt, name)) for name in ("p0.rec", "p0.dat"))
+    size = stored()
     out = ro.vtl("cartridge", "info", hurt).stdout
     assert f"{size:,} bytes after object 0 are damaged and were kept" in out
-    assert os.path.getsize(os.path.join(hurt, "p0.log")) == size
+    assert stored() == size
     refused(ro.vtl("cartridge", "read", hurt, check=False), "damaged and cannot be read")
 
     rows = {r["barcode"]: r for r in ro.vtl_json("cartridge", "list", str(tmp_path / "tapes"))}
@@ -234,7 +237,7 @@ def test_a_damaged_library_cartridge_says_so(daemon):
     with Cartridge.open(info["path"]) as cart:              # in its slot: nobody holds it
         for i in range(3):
             cart.active.write(memoryview(bytes([i]) * 100))
-    with open(os.path.join(info["path"], "p0.log"), "r+b") as f:
+    with open(os.path.join(info["path"], "p0.rec"), "r+b") as f:
         f.seek(4)
         f.write(b"\xde\xad\xbe\xef")
     assert daemon.vtl_json("cartridge", "info", "TST001L8")["damaged"] == 3 * (100 + 32)

@@ -1,0 +1,88 @@
+"""A format 1 cartridge (one record log per partition) opens as before: its records are
+rewritten in format 2 on the first open, and an interrupted rewrite starts again."""
+from __future__ import annotations
+
+import json
+import os
+import struct
+
+import pytest
+
+from images.cartridge import Cartridge, CartridgeError, Kind
+from images.cartridge.checksum import crc32c
+from images.cartridge.meta import FORMAT_VERSION
+
+MIB = 1024 * 1024
+_V1 = struct.Struct(">4sBBHIIQII")
+
+
+def v1_record(kind: int, obj: int, payload: bytes = b"") -> bytes:
+    """A format 1 record as the earlier vtl wrote it: header, then payload."""
+    body = _V1.pack(b"VTLR", kind, 0, 0, len(payload), len(payload), obj, crc32c(payload) if payload else 0, 0)[:-4]
+    return body + crc32c(body).to_bytes(4, "big") + payload
+
+
+def format1(tmp_path, tail: bytes = b"") -> tuple[str, list]:
+    """A cartridge made now, then turned into what format 1 left on disk."""
+    path = str(tmp_path / "A00001L8")
+    Cartridge.create(path, capacity=8 * MIB).close()
+    expected = [bytes([i]) * (100 + i) for i in range(5)] + [Kind.FILEMARK] + [b"last"]
+    log = b"".join(v1_record(1, i) if e is Kind.FILEMARK else v1_record(0, i, e) for i, e in enumerate(expected))
+    for name in ("p0.rec", "p0.dat", "p0.idx"):
+        os.unlink(os.path.join(path, name))
+    with open(os.path.join(path, "p0.log"), "wb") as f:
+        f.write(log + tail)
+    label = os.path.join(path, "cartridge.json")
+    meta = json.load(open(label))
+    meta["format"] = 1
+    with open(label, "w") as f:
+        json.dump(meta, f)
+    return path, expected
+
+
+def contents(cart) -> list:
+    p = cart.active
+    p.rewind()
+    out, buf = [], memoryview(bytearray(1000))
+    while (r := p.read(buf)).kind is not None:
+        out.append(bytes(buf[:r.copied]) if r.kind == Kind.DATA else r.kind)
+    return out
+
+
+def test_a_format_1_cartridge_is_rewritten_on_open(tmp_path):
+    path, expected = format1(tmp_path)
+    with Cartridge.open(path) as cart:
+        assert contents(cart) == expected
+        assert cart.active.filemark_count == 1
+    assert sorted(os.listdir(path)) == ["cartridge.json", "lock", "p0.dat", "p0.idx", "p0.rec"]
+    assert json.load(open(os.path.join(path, "cartridge.json")))["format"] == FORMAT_VERSION
+    with Cartridge.open(path) as cart:
+        assert contents(cart) == expected
+
+
+def test_an_interrupted_rewrite_starts_again(tmp_path, monkeypatch):
+    import images.cartridge.upgrade as upgrade
+    path, expected = format1(tmp_path)
+
+    def killed(*args, **kw):
+        raise KeyboardInterrupt                       # as if killed before the label said format 2
+    monkeypatch.setattr(upgrade, "write_atomically", killed)
+    with pytest.raises(KeyboardInterrupt):
+        Cartridge.open(path)
+    monkeypatch.undo()
+    assert os.path.exists(os.path.join(path, "p0.log"))
+    with Cartridge.open(path) as cart:
+        assert contents(cart) == expected
+
+
+def test_what_follows_the_records_is_kept_beside_them(tmp_path):
+    path, expected = format1(tmp_path, tail=b"not a record header, and longer than one")
+    with Cartridge.open(path) as cart:
+        assert contents(cart) == expected
+    assert os.path.getsize(os.path.join(path, "p0.log.format1")) > 40
+
+
+def test_a_read_only_format_1_cartridge_says_how_to_rewrite_it(tmp_path):
+    path, _ = format1(tmp_path)
+    with pytest.raises(CartridgeError, match="format 1, which vtl rewrites .* Fix: open it once"):
+        Cartridge.open(path, read_only=True)
