@@ -55,17 +55,24 @@ def test_compressed_and_encrypted_blocks_come_decoded(cart):
     assert p.read_view(10).kind is None
 
 
-def test_a_cut_under_a_held_view_leaves_slack_until_the_view_goes(cart):
-    p = cart.active
+def view_then_cut(p) -> memoryview:
+    """Three blocks; a view of the first held; then "new" written at BOT, which cuts
+    everything after it while the view still maps the old bytes."""
     for i in range(3):
         p.write(memoryview(block(i)))
     p.rewind()
     held = p.read_view(5000).data
     p.rewind()
-    p.write(memoryview(b"new"))                       # mid-tape: everything after is gone
+    p.write(memoryview(b"new"))
     assert (p.eod, p.data_end) == (1, 3)
+    return held
+
+
+def test_a_cut_under_a_held_view_leaves_slack_until_the_view_goes(cart):
+    p = cart.active
+    held = view_then_cut(p)
     assert os.path.getsize(p.dat_path) == 15_000      # not cut: a view still maps it
-    assert bytes(held[3:]) == block(0)[3:]            # and it reads on
+    assert bytes(held[3:]) == block(0)[3:]            # and what was not overwritten reads on
     cart.flush()
     assert os.path.getsize(p.dat_path) == 15_000
     held.release()
@@ -74,19 +81,13 @@ def test_a_cut_under_a_held_view_leaves_slack_until_the_view_goes(cart):
 
 
 def test_a_view_outliving_its_cartridge_keeps_the_file_whole(cart):
-    p = cart.active
-    for i in range(3):
-        p.write(memoryview(block(i)))
-    p.rewind()
-    held = p.read_view(5000).data
-    p.rewind()
-    p.write(memoryview(b"new"))
+    held = view_then_cut(cart.active)
     path = cart.path
     cart.close()
     with Cartridge.open(path) as again:              # the open would cut the slack: not yet
         assert again.active.eod == 1
         assert os.path.getsize(again.active.dat_path) == 15_000
-        assert bytes(held[3:]) == block(0)[3:]         # what was not overwritten reads on
+        assert bytes(held[3:]) == block(0)[3:]
     held.release()
     with Cartridge.open(path) as again:
         assert os.path.getsize(again.active.dat_path) == 3
