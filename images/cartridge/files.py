@@ -10,6 +10,14 @@ READ_ONLY_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
 system or mount, or permissions.  Such a cartridge is still readable (read-only)."""
 
 
+def write_fully(fd: int, data: bytes | bytearray | memoryview, offset: int) -> None:
+    """``pwrite`` all of ``data`` at ``offset``: a regular file may take less at a time."""
+    view = memoryview(data)
+    while view:
+        n = os.pwrite(fd, view, offset)
+        view, offset = view[n:], offset + n
+
+
 def open_regular(path: str, writable: bool = True) -> int:
     """Open a file of the cartridge: for reading and writing (creating it if missing),
     or, for a read-only cartridge, for reading only (it must exist).

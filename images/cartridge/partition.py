@@ -24,7 +24,7 @@ from .checksum import crc32c
 from . import encryption, record
 from .compression import Algorithm, compress, decompress
 from .errors import NO_ROOM, CartridgeError, EndOfMedium, MediumError, NoKey, RawReadDisabled, WriteFailure, WriteProtected
-from .files import open_regular
+from .files import open_regular, write_fully
 from .index import CHECKPOINT_EVERY, EntryType, Index
 from .payload_file import PayloadFile
 from .record import HEADER_SIZE, Flags, Kind
@@ -493,7 +493,7 @@ class Partition:
         off = self.data_end
         heads = b"".join(_encode(kind, _NONE, 0, 0, off, 0, self.pos + i) for i in range(fit))
         try:
-            self._write_fully(self.rec_fd, heads, self.eod * HEADER_SIZE)
+            write_fully(self.rec_fd, heads, self.eod * HEADER_SIZE)
         except OSError as e:
             raise self._not_written(e) from None
         self.index.note(self.pos, off, _MARK_ENTRY[kind], fit, 0)
@@ -514,13 +514,6 @@ class Partition:
             return EndOfMedium(f"{self.dat_path}: the file system holding it is full ({e.strerror})")
         return WriteFailure(f"{self.dat_path}: {e.strerror}")
 
-    @staticmethod
-    def _write_fully(fd: int, blob: bytes | memoryview, offset: int) -> None:
-        view = memoryview(blob)
-        while view:
-            n = os.pwrite(fd, view, offset)
-            view, offset = view[n:], offset + n
-
     def room_for(self, stored: int) -> bool:
         return self.used_before() + HEADER_SIZE + stored <= self.capacity
 
@@ -539,7 +532,7 @@ class Partition:
         head = _encode(kind, algorithm, length, stored, off, crc32c(payload) if stored else 0, obj, flags)
         try:
             if stored and os.pwrite(self._dat_fd, payload, off) != stored:
-                self._write_fully(self._dat_fd, memoryview(payload), off)   # a short write: finish it
+                self.payloads.write(payload, off)          # a short write: write it whole
             os.pwrite(self.rec_fd, head, obj * HEADER_SIZE)   # 32 bytes in one page: whole or not at all
         except OSError as e:
             raise self._not_written(e) from None

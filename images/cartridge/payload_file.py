@@ -28,7 +28,7 @@ import mmap
 import os
 import weakref
 
-from .files import open_regular
+from .files import open_regular, write_fully
 
 WINDOW = 64 << 20
 """Bytes mapped at a time: large enough that remapping is rare, small enough that
@@ -109,10 +109,7 @@ class PayloadFile:
 
     # -- writing -------------------------------------------------------------------
     def write(self, data: memoryview | bytes, offset: int) -> None:
-        view = memoryview(data)
-        while view:
-            n = os.pwrite(self.fd, view, offset)
-            view, offset = view[n:], offset + n
+        write_fully(self.fd, data, offset)
 
     def shrink(self, size: int) -> bool:
         """Cut the file to ``size`` bytes if no mapping could see the bytes go; True if
