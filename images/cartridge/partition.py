@@ -19,11 +19,19 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from .checksum import crc32c
-
 from . import encryption, record
+from .checksum import crc32c
 from .compression import Algorithm, compress, decompress
-from .errors import NO_ROOM, CartridgeError, EndOfMedium, MediumError, NoKey, RawReadDisabled, WriteFailure, WriteProtected
+from .errors import (
+    NO_ROOM,
+    CartridgeError,
+    EndOfMedium,
+    MediumError,
+    NoKey,
+    RawReadDisabled,
+    WriteFailure,
+    WriteProtected,
+)
 from .files import open_regular, write_fully
 from .index import CHECKPOINT_EVERY, EntryType, Index
 from .payload_file import PayloadFile

@@ -67,9 +67,8 @@ class PayloadFile:
     def view(self, offset: int, length: int) -> memoryview | None:
         """A read-only view of ``length`` bytes at ``offset`` (which the caller knows to
         lie inside the file); None where they cannot be mapped (the caller copies)."""
-        if not (self._start <= offset and offset + length <= self._stop):
-            if not self._remap(offset, length):
-                return None
+        if not (self._start <= offset and offset + length <= self._stop) and not self._remap(offset, length):
+            return None
         rel = offset - self._start
         return self._view[rel:rel + length]             # type: ignore[index]
 

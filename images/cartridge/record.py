@@ -14,13 +14,13 @@ sits at; and the payload's CRC32C, so a torn or rotten block is found on read.
 """
 from __future__ import annotations
 
+import struct
 from enum import IntEnum, IntFlag
 from typing import NamedTuple
 
-import struct
+from construct import Const, Int8ub, Int16ub, Int32ub, Int64ub, Struct
 
 from .checksum import crc32c
-from construct import Const, Int8ub, Int16ub, Int32ub, Int64ub, Struct
 
 MAGIC = b"VTLR"
 
