@@ -537,10 +537,12 @@ class Library(Inventory):
     def _adoptable(self, barcode: str, media: str | None) -> MediaType:
         """The media of the cartridge files already in the storage under ``barcode`` (put
         there by hand, or kept by `vtl cartridge delete --keep-files`), which an import
-        takes in as they are; refused if they are not that cartridge or not that media."""
+        takes in as they are; refused if they are not that cartridge or not that media.
+        Opened as any load opens them, so a torn tail is cut and a cartridge of an earlier
+        format rewritten here, before it is catalogued."""
         path = self.cartridge_path(barcode)
         try:
-            with Cartridge.open(str(path), read_only=True) as cart:
+            with Cartridge.open(str(path)) as cart:
                 if cart.barcode.upper() != barcode.upper():
                     raise LibraryError(f"Cartridge {barcode} cannot be imported: {path} holds cartridge "
                                        f"{cart.barcode}. Fix: move that directory to {cart.barcode}, or take "

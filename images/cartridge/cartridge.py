@@ -128,8 +128,9 @@ class Cartridge:
         if meta.format != FORMAT_VERSION:
             os.close(lock_fd)
             raise CartridgeError(f"{path}: cartridge {meta.barcode} is in format {meta.format}, which vtl "
-                                 "rewrites when it first opens it, and its files cannot be written. Fix: "
-                                 "open it once where they can (make the directory and its files writable).")
+                                 f"rewrites in format {FORMAT_VERSION} when it opens it for writing, and here "
+                                 "it is opened only for reading. Fix: open it once for writing (`vtl "
+                                 "cartridge info` does), with its directory and files writable.")
         return cls(path, meta, lock_fd, read_only=True)
 
     @staticmethod

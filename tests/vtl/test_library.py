@@ -6,13 +6,14 @@ import os
 
 import pytest
 
-from images.cartridge import Cartridge, CartridgeError
+from images.cartridge import Cartridge, CartridgeError, Kind
 from scsi import Nexus, Status
 from scsi.sense import decode
 from scsi.smc import ElementType, MoveRefused, Refusal
 from scsi.ssc import DriveState
 from support.daemon import small_config
 from support.filesystems import fill, small_tmpfs
+from support.format1 import make_format1
 from vtl.config import loads
 from vtl.library import LibraryError
 from vtl.node import Node
@@ -542,6 +543,20 @@ def test_import_takes_in_files_already_in_the_storage_as_they_are(node, tmp_path
     with pytest.raises(LibraryError, match=r"OTHR00L9 holds cartridge HAND00L9\. Fix: move that directory"):
         lib.import_cartridge("OTHR00L9")
     assert node.store.entry("OTHR00L9") is None
+
+
+def test_import_takes_in_a_format_1_cartridge_and_rewrites_it(node, tmp_path):
+    storage = tmp_path / "cartridges" / "lib0"
+    path = str(storage / "OLD000L9")
+    Cartridge.create(path, "LTO9", capacity=4 << 20).close()
+    make_format1(path, [b"written by an earlier vtl", Kind.FILEMARK])
+    el = node.library().import_cartridge("OLD000L9")
+    assert el.barcode == "OLD000L9" and node.store.entry("OLD000L9").media == "LTO9"
+    assert not os.path.exists(os.path.join(path, "p0.log"))
+    with Cartridge.open(path) as cart:
+        buf = memoryview(bytearray(100))
+        assert bytes(buf[:cart.active.read(buf).copied]) == b"written by an earlier vtl"
+        assert cart.active.read(buf).kind == Kind.FILEMARK
 
 
 def test_an_unload_or_offline_the_store_cannot_record_changes_nothing(tmp_path):

@@ -4,22 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import struct
 
 import pytest
 
 from images.cartridge import Cartridge, CartridgeError, Kind
-from images.cartridge.checksum import crc32c
 from images.cartridge.meta import FORMAT_VERSION
+from support.format1 import make_format1
 
 MIB = 1024 * 1024
-_V1 = struct.Struct(">4sBBHIIQII")
-
-
-def v1_record(kind: int, obj: int, payload: bytes = b"") -> bytes:
-    """A format 1 record as the earlier vtl wrote it: header, then payload."""
-    body = _V1.pack(b"VTLR", kind, 0, 0, len(payload), len(payload), obj, crc32c(payload) if payload else 0, 0)[:-4]
-    return body + crc32c(body).to_bytes(4, "big") + payload
 
 
 def format1(tmp_path, tail: bytes = b"") -> tuple[str, list]:
@@ -27,16 +19,7 @@ def format1(tmp_path, tail: bytes = b"") -> tuple[str, list]:
     path = str(tmp_path / "A00001L8")
     Cartridge.create(path, capacity=8 * MIB).close()
     expected = [bytes([i]) * (100 + i) for i in range(5)] + [Kind.FILEMARK] + [b"last"]
-    log = b"".join(v1_record(1, i) if e is Kind.FILEMARK else v1_record(0, i, e) for i, e in enumerate(expected))
-    for name in ("p0.rec", "p0.dat", "p0.idx"):
-        os.unlink(os.path.join(path, name))
-    with open(os.path.join(path, "p0.log"), "wb") as f:
-        f.write(log + tail)
-    label = os.path.join(path, "cartridge.json")
-    meta = json.load(open(label))
-    meta["format"] = 1
-    with open(label, "w") as f:
-        json.dump(meta, f)
+    make_format1(path, expected, tail)
     return path, expected
 
 
@@ -84,5 +67,6 @@ def test_what_follows_the_records_is_kept_beside_them(tmp_path):
 
 def test_a_read_only_format_1_cartridge_says_how_to_rewrite_it(tmp_path):
     path, _ = format1(tmp_path)
-    with pytest.raises(CartridgeError, match="format 1, which vtl rewrites .* Fix: open it once"):
+    with pytest.raises(CartridgeError, match="format 1, which vtl rewrites in format 2 when it opens it for "
+                       "writing.* Fix: open it once for writing"):
         Cartridge.open(path, read_only=True)
