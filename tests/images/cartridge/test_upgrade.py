@@ -38,13 +38,14 @@ def test_a_format_1_cartridge_is_rewritten_on_open(tmp_path):
         assert contents(cart) == expected
         assert cart.active.filemark_count == 1
     assert sorted(os.listdir(path)) == ["cartridge.json", "lock", "p0.dat", "p0.idx", "p0.rec"]
-    assert json.load(open(os.path.join(path, "cartridge.json")))["format"] == FORMAT_VERSION
+    with open(os.path.join(path, "cartridge.json")) as f:
+        assert json.load(f)["format"] == FORMAT_VERSION
     with Cartridge.open(path) as cart:
         assert contents(cart) == expected
 
 
 def test_an_interrupted_rewrite_starts_again(tmp_path, monkeypatch):
-    import images.cartridge.upgrade as upgrade
+    from images.cartridge import upgrade
     path, expected = format1(tmp_path)
 
     def killed(*args, **kw):
