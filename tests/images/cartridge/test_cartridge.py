@@ -15,14 +15,6 @@ from images.cartridge.record import HEADER_SIZE
 MIB = 1024 * 1024
 
 
-@pytest.fixture
-def cart(tmp_path):
-    c = Cartridge.create(str(tmp_path / "A00001L8"), capacity=64 * MIB)
-    yield c
-    if c._lock_fd >= 0:
-        c.close()
-
-
 def block(i: int, size: int = 1000) -> bytes:
     return (i.to_bytes(4, "big") * (size // 4 + 1))[:size]
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import mmap
 import os
 
-import pytest
-
 from images.cartridge import Algorithm, Cartridge, DataKey, Kind
 from images.cartridge.payload_file import PayloadFile
 
@@ -16,14 +14,6 @@ KEY = DataKey(bytes(range(32)))
 
 def block(i: int, size: int = 5000) -> bytes:
     return (i.to_bytes(4, "big") * (size // 4 + 1))[:size]
-
-
-@pytest.fixture
-def cart(tmp_path):
-    c = Cartridge.create(str(tmp_path / "A00001L8"), capacity=8 * MIB)
-    yield c
-    if c._lock_fd >= 0:
-        c.close()
 
 
 def test_a_plain_block_is_a_read_only_view_of_the_mapped_file(cart):
