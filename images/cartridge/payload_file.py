@@ -104,7 +104,10 @@ class PayloadFile:
     def mapped(self) -> bool:
         """Does any mapping of this file live in the process?"""
         live = _mappings.get(self._key)
-        return bool(live) and any(not m.closed for m in live)
+        if live is not None and not any(not m.closed for m in live):
+            del _mappings[self._key]         # all gone: forget the file
+            live = None
+        return live is not None
 
     # -- writing -------------------------------------------------------------------
     def write(self, data: memoryview | bytes, offset: int) -> None:

@@ -119,3 +119,15 @@ def test_a_view_handed_out_is_not_reused_by_the_next_read(cart):
     p.rewind()
     views = [p.read_view(100).data for _ in range(3)]   # short reads, one compressed
     assert [bytes(v) for v in views] == [block(0)[:100], text[:100], block(2)[:100]]
+
+
+def test_a_file_whose_mappings_are_gone_is_forgotten(tmp_path):
+    import images.cartridge.payload_file as payload_file
+    f = PayloadFile(str(tmp_path / "p0.dat"))
+    try:
+        f.write(b"abc" * 1000, 0)
+        bytes(f.view(0, 3))
+        f.close()
+        assert not PayloadFile.mapped(f) and f._key not in payload_file._mappings
+    finally:
+        f.close()
