@@ -161,7 +161,7 @@ class Partition:
         # The last whole record may be torn too (a power loss can leave zeros where a
         # valid header's payload was): check its payload.
         if (torn and last is not None and last.stored
-                and crc32c(self._pread(last.offset, last.stored)) != last.payload_crc):
+                and crc32c(self.payloads.read(last.offset, last.stored)) != last.payload_crc):
             obj, off = obj - 1, last.offset
             self.index.forget_from(obj)
         rec_tail, dat_tail = rec_size - obj * HEADER_SIZE, dat_size - off
@@ -183,12 +183,6 @@ class Partition:
         self.data_end = off
         self.eod = obj
         self.pos = 0
-
-    def _pread(self, offset: int, length: int) -> bytes:
-        try:
-            return os.pread(self._dat_fd, length, offset)
-        except OSError:
-            return b""
 
     def _torn_at(self, obj: int, rec_size: int, data_end: int, dat_size: int) -> bool:
         """Is what follows object ``obj - 1`` what a kill or a power loss leaves of the
@@ -355,14 +349,19 @@ class Partition:
 
     def _decoded(self, h: record.Header) -> memoryview:
         """A plain or compressed block's host bytes, checked."""
-        payload = self._payload(h)
+        return self._decompressed(h, self._payload(h))
+
+    def _decompressed(self, h: record.Header, data: bytes | memoryview) -> memoryview:
+        """``data`` as the host wrote it, where the header says it was compressed."""
         if h.algorithm == _NONE:
-            return payload
+            return memoryview(data)
         try:
-            return memoryview(decompress(Algorithm(h.algorithm), payload, h.length))
+            return memoryview(decompress(Algorithm(h.algorithm), data, h.length))
         except Exception as exc:
-            raise MediumError(f"{self.dat_path}: undecodable block at object {self.pos - 1}: {exc}",
-                              self.pos - 1) from None
+            raise self._undecodable(self.pos - 1, f": {exc}") from None
+
+    def _undecodable(self, obj: int, detail: str = "") -> MediumError:
+        return MediumError(f"{self.dat_path}: undecodable block at object {obj}{detail}", obj)
 
     def _read_sealed(self, buf: memoryview, h: record.Header, key: bytes | None, raw: bool) -> ReadResult:
         payload = self._payload(h)
@@ -375,17 +374,11 @@ class Partition:
         if key is None:
             raise NoKey(f"{self.dat_path}: the block at object {self.pos - 1} is encrypted")
         try:
-            data: bytes | memoryview = encryption.unseal(key, encryption.parse(payload))
+            sealed = encryption.unseal(key, encryption.parse(payload))
         except ValueError:
-            raise MediumError(f"{self.dat_path}: undecodable block at object {self.pos - 1}", self.pos - 1) from None
-        if h.algorithm != Algorithm.NONE:
-            try:
-                data = decompress(Algorithm(h.algorithm), data, h.length)
-            except Exception as exc:
-                raise MediumError(f"{self.dat_path}: undecodable block at object {self.pos - 1}: {exc}",
-                                  self.pos - 1) from None
+            raise self._undecodable(self.pos - 1) from None
         n = min(h.length, len(buf))
-        buf[:n] = memoryview(data)[:n]
+        buf[:n] = self._decompressed(h, sealed)[:n]
         return ReadResult(Kind.DATA, h.length, n, h.stored, True)
 
     def crypto_at_head(self, key: bytes | None = None) -> BlockCrypto | None:
@@ -405,7 +398,7 @@ class Partition:
         try:
             sealed = encryption.parse(self._payload(h))
         except ValueError:
-            raise MediumError(f"{self.dat_path}: undecodable block at object {pos}", pos) from None
+            raise self._undecodable(pos) from None
         finally:
             self.pos = pos
         ok = False

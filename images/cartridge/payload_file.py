@@ -64,6 +64,13 @@ class PayloadFile:
         except OSError:
             return -1
 
+    def read(self, offset: int, length: int) -> bytes:
+        """``length`` bytes at ``offset`` (fewer, or none on a host I/O error)."""
+        try:
+            return os.pread(self.fd, length, offset)
+        except OSError:
+            return b""
+
     def view(self, offset: int, length: int) -> memoryview | None:
         """A read-only view of ``length`` bytes at ``offset`` (which the caller knows to
         lie inside the file); None where they cannot be mapped (the caller copies)."""
